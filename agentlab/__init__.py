@@ -1,0 +1,33 @@
+"""agentlab: prototype voice-agent hooks in Jupyter and measure what they do.
+
+Importing agentlab has no side effects: no logging setup, no plot style, no loop policy.
+
+Example
+-------
+>>> import agentlab as al
+>>> pipeline = al.Pipeline()
+>>> @pipeline.on("llm")
+... async def redact(data): return data["text"].replace("SSN", "[REDACTED]")
+"""
+
+from . import events
+from .errors import (
+    AgentlabError,
+    AgentlabWarning,
+    ConfigError,
+    HookError,
+    HookReplacedWarning,
+    HookSignatureError,
+    UnknownHookError,
+)
+from .hooks import FrameworkHooks, HookPayload, hook_table, run_stt, run_tts
+from .runtime import AgentRunner, CallContext, Pipeline, Session
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentRunner", "AgentlabError", "AgentlabWarning", "CallContext", "ConfigError",
+    "FrameworkHooks", "HookError", "HookPayload", "HookReplacedWarning",
+    "HookSignatureError", "Pipeline", "Session", "UnknownHookError", "__version__",
+    "events", "hook_table", "run_stt", "run_tts",
+]

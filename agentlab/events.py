@@ -1,0 +1,217 @@
+"""Canonical events: the one stream of typed, immutable facts underneath every hook.
+
+Each event is a frozen, slotted dataclass with ``session_id``, ``turn_id`` (0 before the
+first user turn), ``seq`` (order within the session) and ``t_ms`` (session clock, ms).
+Seed hooks (``user_turn``, ``agent_turn_start``, ``on_turn_latency`` ...) are *views* of
+these events: the hook spec table says which event fires which hook with which arguments.
+
+Example
+-------
+>>> from agentlab import events
+>>> ev = events.UserTurn(session_id="s1", turn_id=1, seq=7, t_ms=1520.0, text="hi")
+>>> ev.name, ev.text
+('user_turn', 'hi')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+__all__ = [
+    "Event", "EVENT_TYPES",
+    "SessionStart", "SessionEnd", "UserSpeechStart", "UserSpeechEnd", "SttPartial",
+    "SttFinal", "UserTurn", "LlmRequest", "LlmFirstToken", "LlmResponse", "ToolCall",
+    "ToolResult", "TtsRequest", "TtsFirstAudio", "AgentSpeechStart", "AgentTurn",
+    "AgentSpeechEnd", "Interruption", "TurnEnd", "Silence", "AgentTransfer",
+    "SubagentStep", "MemoryExtraction", "Error", "HookCall",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Fields every canonical event carries."""
+
+    name: ClassVar[str] = "event"
+    session_id: str
+    turn_id: int
+    seq: int
+    t_ms: float
+
+
+def _event(name: str):
+    """Class decorator: a frozen slotted dataclass registered under its canonical name."""
+
+    def wrap(cls):
+        cls.name = name
+        cls = dataclass(frozen=True, slots=True)(cls)
+        EVENT_TYPES[name] = cls
+        return cls
+
+    return wrap
+
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+@_event("session_start")
+class SessionStart(Event):
+    agent_id: str = ""
+    call_id: str = ""
+    user_id: str = ""
+    direction: str = "inbound"
+
+
+@_event("session_end")
+class SessionEnd(Event):
+    # hangup | ended | error | transfer_human | transfer_agent | timeout
+    reason: str = "hangup"
+    final_state: str = "ended"      # "ended" | "failed" (the runner vocabulary)
+    duration_ms: float = 0.0
+
+
+@_event("user_speech_start")
+class UserSpeechStart(Event):
+    pass
+
+
+@_event("user_speech_end")
+class UserSpeechEnd(Event):
+    pass
+
+
+@_event("stt_partial")
+class SttPartial(Event):
+    text: str = ""
+
+
+@_event("stt_final")
+class SttFinal(Event):
+    text: str = ""
+
+
+@_event("user_turn")
+class UserTurn(Event):
+    text: str = ""
+
+
+@_event("llm_request")
+class LlmRequest(Event):
+    pass
+
+
+@_event("llm_first_token")
+class LlmFirstToken(Event):
+    pass
+
+
+@_event("llm_response")
+class LlmResponse(Event):
+    text: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+@_event("tool_call")
+class ToolCall(Event):
+    tool_call_id: str = ""
+    tool_name: str = ""
+    args: Mapping[str, Any] = field(default_factory=dict)
+    agent_name: str = ""
+
+
+@_event("tool_result")
+class ToolResult(Event):
+    tool_call_id: str = ""
+    tool_name: str = ""
+    result: Any = None
+    status: str = "completed"       # completed | cancelled | error
+    duration_ms: float = 0.0
+    error: str | None = None
+
+
+@_event("tts_request")
+class TtsRequest(Event):
+    text: str = ""
+
+
+@_event("tts_first_audio")
+class TtsFirstAudio(Event):
+    pass
+
+
+@_event("agent_speech_start")
+class AgentSpeechStart(Event):
+    source: str = "reply"           # reply (generated turn) | say (session.say)
+
+
+@_event("agent_turn")
+class AgentTurn(Event):
+    text: str = ""
+
+
+@_event("agent_speech_end")
+class AgentSpeechEnd(Event):
+    interrupted: bool = False
+    source: str = "reply"
+
+
+@_event("interruption")
+class Interruption(Event):
+    pass
+
+
+@_event("turn_end")
+class TurnEnd(Event):
+    total_e2e_ms: float = 0.0
+    # (segment name, ms) in pipeline order; they sum exactly to total_e2e_ms
+    segments: tuple[tuple[str, float], ...] = ()
+    interrupted: bool = False
+
+
+@_event("silence")
+class Silence(Event):
+    seconds: float = 0.0
+
+
+@_event("agent_transfer")
+class AgentTransfer(Event):
+    from_agent: str = ""
+    to_agent: str = ""
+    reconnect_ms: float = 0.0
+
+
+@_event("subagent_step")
+class SubagentStep(Event):
+    subagent_name: str = ""
+    step_number: int = 0
+    tokens_used: int = 0
+    tool_calls: tuple[str, ...] = ()
+
+
+@_event("memory_extraction")
+class MemoryExtraction(Event):
+    user_id: str = ""
+    facts_extracted: int = 0
+    duration_ms: float = 0.0
+
+
+@_event("error")
+class Error(Event):
+    component: str = ""             # e.g. "hook:user_turn", "tool:lookup_order", "llm"
+    message: str = ""
+    error_type: str = ""
+    handler: str = ""               # qualified name of the failing user handler, if any
+    severity: str = "error"         # error | warn | fatal
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+
+
+@_event("hook_call")
+class HookCall(Event):
+    hook: str = ""
+    scope: str = ""
+    handler: str = ""
+    duration_ms: float = 0.0        # on the session clock (virtual in simulations)
+    wall_ns: int = 0                # real CPU/wall cost of the handler call
+    ok: bool = True

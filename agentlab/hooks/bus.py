@@ -1,0 +1,455 @@
+"""The event bus: emits canonical events and dispatches every hook kind.
+
+One :class:`HookBus` serves one session. ``await bus.emit(events.UserTurn, text)`` stamps
+the event (``seq``, ``t_ms``), hands it to subscribers (the recorder), and fires the seed
+hooks that are views of it, in spec-table order. Stages call :meth:`HookBus.run_chain`
+(``llm``), :meth:`HookBus.stream_slot` (``stt``/``tts``) and
+:meth:`HookBus.chained_stream` (``vision_frame``).
+
+Every user handler call is isolated and timed: an exception becomes an ``error`` event
+(component ``hook:<name>``) that also fires ``on_error``, and the call goes on, unless the
+bus is ``strict``, in which case the exception propagates. Each call's wall time
+accumulates on its handler entry and, when anybody subscribes, is emitted as a
+``hook_call`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from time import perf_counter, perf_counter_ns
+from typing import Any
+
+from .. import events as ev
+from ..errors import HookSignatureError
+from . import registry as _registry
+from .registry import HandlerEntry, HookRegistry
+from .spec import HOOK_SPECS, Dispatch, HookSpec, specs_for_event
+
+log = logging.getLogger("agentlab.hooks")
+
+_reported_handlers: set[str] = set()  # log each broken handler's traceback once per process
+
+# The built-in stage a stream-slot handler wraps, for run_stt()/run_tts() inside it.
+_BUILTIN_STAGE: dict[str, contextvars.ContextVar] = {
+    "stt": contextvars.ContextVar("agentlab_builtin_stt", default=None),
+    "tts": contextvars.ContextVar("agentlab_builtin_tts", default=None),
+}
+
+
+def _run_builtin(name: str, stream: AsyncIterator) -> AsyncIterator:
+    stage = _BUILTIN_STAGE[name].get()
+    if stage is None:
+        raise RuntimeError(
+            f"run_{name}() runs the pipeline's built-in {name.upper()} stage and only works "
+            f"inside a @pipeline.on({name!r}) hook while the pipeline runs it.")
+    return stage(stream)
+
+
+def run_stt(audio_stream: AsyncIterator[bytes]) -> AsyncIterator:
+    """Run the pipeline's built-in STT stage on ``audio_stream`` (inside an ``stt`` hook)."""
+    return _run_builtin("stt", audio_stream)
+
+
+def run_tts(text_stream: AsyncIterator[str]) -> AsyncIterator[bytes]:
+    """Run the pipeline's built-in TTS stage on ``text_stream`` (inside a ``tts`` hook)."""
+    return _run_builtin("tts", text_stream)
+
+
+class _Passthrough:
+    """Wraps an async iterator so a user generator cannot close it; times the upstream."""
+
+    __slots__ = ("_it", "ns")
+
+    def __init__(self, it: AsyncIterator):
+        self._it = it.__aiter__()
+        self.ns = 0  # wall time spent producing items upstream (not the hook's cost)
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        t0 = perf_counter_ns()
+        try:
+            return await self._it.__anext__()
+        finally:
+            self.ns += perf_counter_ns() - t0
+
+
+class HookBus:
+    """Canonical-event bus and hook dispatcher for one session.
+
+    Parameters
+    ----------
+    session_id:
+        Stamped on every event.
+    registries:
+        The registries whose hooks this session fires (runner, session, pipeline,
+        framework ones), in any order; dispatch follows the spec table's order.
+    context:
+        Passed to runner hooks (the ``CallContext``).
+    clock_ms:
+        The session clock in ms (virtual in simulations). Defaults to the running
+        loop's ``time()``.
+    strict:
+        Re-raise handler exceptions instead of isolating them (for tests).
+    """
+
+    def __init__(self, session_id: str, registries: Iterable[HookRegistry] = (), *,
+                 context: Any = None, clock_ms: Callable[[], float] | None = None,
+                 strict: bool = False):
+        self.session_id = session_id
+        self.context = context
+        self.strict = strict
+        self.turn_id = 0
+        self.seq = 0
+        self._clock_ms = clock_ms
+        self._t0: float | None = None
+        self._subscribers: list[Callable[[ev.Event], Any]] = []
+        self._tasks: set[asyncio.Future] = set()
+        self._deferred: BaseException | None = None
+        self._registries = list(registries)
+        self._views: dict[str, list[tuple[HookSpec, list[HandlerEntry]]]] = {}
+        self._by_key: dict[str, list[list[HandlerEntry]]] = {}
+        for reg in self._registries:
+            for spec, entries in reg:
+                self._by_key.setdefault(spec.key, []).append(entries)
+        self._generation = -1
+        self._flat: dict[str, tuple[HandlerEntry, ...]] = {}
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Flatten the enabled handlers per hook and per event (registration is rare,
+        dispatch is hot)."""
+        self._generation = _registry.generation[0]
+        self._flat = {key: tuple(e for lst in lists for e in lst if e.enabled)
+                      for key, lists in self._by_key.items()}
+        self._views = {}
+        for name in ev.EVENT_TYPES:
+            views = [(spec, self._flat[spec.key]) for spec in specs_for_event(name)
+                     if self._flat.get(spec.key)]
+            if views:
+                self._views[name] = views
+
+    # -- clock and subscribers ------------------------------------------------------
+    def now_ms(self) -> float:
+        """Milliseconds since the bus's first event, on the session clock."""
+        now = self._clock_ms() if self._clock_ms else asyncio.get_running_loop().time() * 1e3
+        if self._t0 is None:
+            self._t0 = now
+        return now - self._t0
+
+    def subscribe(self, observer: Callable[[ev.Event], Any]) -> None:
+        """Call ``observer(event)`` synchronously for every canonical event (the recorder's
+        way in). An observer that raises is reported as an ``error`` event and dropped."""
+        self._subscribers.append(observer)
+
+    # -- canonical events ---------------------------------------------------------
+    async def emit(self, cls: type[ev.Event], *fields: Any) -> ev.Event | None:
+        """Stamp and publish one canonical event, then fire the hooks that view it.
+
+        Returns the event, or None when nobody listens (nothing is built then).
+        """
+        if self._deferred is not None:
+            self._raise_deferred()
+        if self._generation != _registry.generation[0]:
+            self._rebuild()
+        self.seq += 1
+        views = self._views.get(cls.name)
+        if not views and not self._subscribers:
+            return None
+        event = cls(self.session_id, self.turn_id, self.seq, self.now_ms(), *fields)
+        if self._subscribers:
+            self._publish(event)
+        if views:
+            ctx = self.context
+            for spec, entries in views:
+                if spec.dispatch is Dispatch.FIRE_AND_FORGET:
+                    self._fire_and_forget(spec, entries, spec.args_of(event, ctx))
+                else:
+                    await self._observe(spec, entries, spec.args_of(event, ctx))
+        return event
+
+    def _publish(self, event: ev.Event) -> None:
+        for observer in self._subscribers:
+            try:
+                observer(event)
+            except Exception as err:
+                if self.strict:
+                    raise
+                self._subscribers = [o for o in self._subscribers if o is not observer]
+                log.warning("event observer %r raised and was removed: %r", observer, err)
+                self._spawn(self.emit(ev.Error, "observer", str(err), type(err).__name__,
+                                      repr(observer), "error", err))
+
+    # -- observe: awaited in order ------------------------------------------------
+    async def _observe(self, spec: HookSpec, entries: tuple[HandlerEntry, ...],
+                       args: tuple) -> None:
+        if self._subscribers:
+            return await self._observe_recorded(spec, entries, args)
+        # Hot path: one clock read per handler boundary; float seconds avoid allocating
+        # big ints on every read (the clock dominates dispatch cost).
+        clock = perf_counter
+        t0 = clock()
+        for entry in entries:
+            try:
+                await entry.fn(*args)
+            except Exception as err:
+                await self._handler_failed(spec, entry, err)
+            t1 = clock()
+            entry.calls += 1
+            entry.total_s += t1 - t0
+            t0 = t1
+
+    async def fire(self, hook: str, *args: Any) -> None:
+        """Fire an observe hook directly by ``"scope.name"`` (e.g. ``"session.user_turn"``),
+        for stages that are not canonical events and for benchmarks."""
+        if self._generation != _registry.generation[0]:
+            self._rebuild()
+        entries = self._flat.get(hook)
+        if not entries:
+            return
+        if self._subscribers:
+            return await self._observe_recorded(_SPEC_BY_KEY[hook], entries, args)
+        clock = perf_counter
+        t0 = clock()
+        for entry in entries:
+            try:
+                await entry.fn(*args)
+            except Exception as err:
+                await self._handler_failed(_SPEC_BY_KEY[hook], entry, err)
+            t1 = clock()
+            entry.calls += 1
+            entry.total_s += t1 - t0
+            t0 = t1
+
+    async def _observe_recorded(self, spec, entries, args) -> None:
+        for entry in entries:
+            start_ms = self.now_ms()
+            t0 = perf_counter_ns()
+            ok = True
+            try:
+                await entry.fn(*args)
+            except Exception as err:
+                ok = False
+                await self._handler_failed(spec, entry, err)
+            await self._hook_call(spec, entry, start_ms, perf_counter_ns() - t0, ok)
+
+    async def _hook_call(self, spec, entry, start_ms, wall_ns, ok,
+                         turn_id: int | None = None) -> None:
+        entry.calls += 1
+        entry.total_s += wall_ns * 1e-9
+        if self._subscribers:
+            self.seq += 1
+            turn = self.turn_id if turn_id is None else turn_id
+            self._publish(ev.HookCall(self.session_id, turn, self.seq, start_ms,
+                                      spec.name, spec.scope.value, entry.qualname,
+                                      self.now_ms() - start_ms, wall_ns, ok))
+
+    # -- chain (llm) --------------------------------------------------------------
+    async def run_chain(self, name: str, text: str) -> str:
+        """Run the ``llm`` chain: each handler sees ``{"text": current}`` and may replace
+        it by returning a str or yielding str chunks; None passes it through. A failing
+        handler passes its input through. Returns the final text."""
+        key = f"pipeline.{name}"
+        spec = _SPEC_BY_KEY[key]
+        recorded = bool(self._subscribers)
+        if self._generation != _registry.generation[0]:
+            self._rebuild()
+        for entry in self._flat.get(key, ()):
+            start_ms = self.now_ms() if recorded else 0.0
+            t0 = perf_counter_ns()
+            ok = True
+            try:
+                new = await self._chain_step(entry, {"text": text})
+            except Exception as err:
+                ok = False
+                new = None
+                await self._handler_failed(spec, entry, err)
+            if new is not None:
+                text = new
+            if recorded:
+                await self._hook_call(spec, entry, start_ms, perf_counter_ns() - t0, ok)
+            else:
+                entry.calls += 1
+                entry.total_s += (perf_counter_ns() - t0) * 1e-9
+        return text
+
+    @staticmethod
+    async def _chain_step(entry: HandlerEntry, data: dict) -> str | None:
+        if entry.is_gen:
+            chunks = [chunk async for chunk in entry.fn(data)]
+            bad = [c for c in chunks if not isinstance(c, str)]
+            if bad:
+                raise HookSignatureError(
+                    f"llm hook {entry.qualname} yielded {type(bad[0]).__name__}; yield str "
+                    f"chunks (they are joined into the new text).")
+            return "".join(chunks) if chunks else None
+        new = await entry.fn(data)
+        if new is not None and not isinstance(new, str):
+            raise HookSignatureError(
+                f"llm hook {entry.qualname} returned {type(new).__name__}; return a str to "
+                f"replace the text, or None to pass it through.")
+        return new
+
+    # -- stream slot (stt, tts) ---------------------------------------------------
+    def has_slot(self, name: str) -> bool:
+        """Whether a user handler occupies the ``stt``/``tts`` slot."""
+        if self._generation != _registry.generation[0]:
+            self._rebuild()
+        return bool(self._flat.get(f"pipeline.{name}"))
+
+    async def stream_slot(self, name: str, builtin: Callable[[AsyncIterator], AsyncIterator],
+                          stream: AsyncIterator) -> AsyncIterator:
+        """Run the ``stt``/``tts`` slot over ``stream``: the registered handler if any
+        (with ``run_stt``/``run_tts`` bound to ``builtin``), else ``builtin``. If the
+        handler raises, the rest of the stream goes through ``builtin``."""
+        entry = self._flat.get(f"pipeline.{name}", (None,))[0] if self.has_slot(name) else None
+        if entry is None:
+            async for item in builtin(stream):
+                yield item
+            return
+        spec = _spec_of(f"pipeline.{name}")
+        upstream = _Passthrough(stream)
+        inner_ns = [0]
+
+        def timed_builtin(s: AsyncIterator) -> AsyncIterator:
+            inner = _Passthrough(builtin(s))
+            inner_ns.append(inner)  # keep a handle to subtract its time later
+            return inner
+
+        token = _BUILTIN_STAGE[name].set(timed_builtin)
+        start_ms = self.now_ms()
+        t0 = perf_counter_ns()
+        ok = True
+        try:
+            gen = entry.fn(upstream).__aiter__()
+            while True:
+                try:
+                    item = await gen.__anext__()
+                except StopAsyncIteration:
+                    break
+                yield item
+        except Exception as err:
+            ok = False
+            await self._handler_failed(spec, entry, err)
+            async for item in builtin(upstream):  # fall back for the rest of the stream
+                yield item
+        finally:
+            _BUILTIN_STAGE[name].reset(token)
+            spent = perf_counter_ns() - t0 - upstream.ns - sum(
+                i.ns for i in inner_ns[1:])
+            await self._hook_call(spec, entry, start_ms, max(spent, 0), ok)
+
+    # -- chained stream (vision_frame) --------------------------------------------
+    def chained_stream(self, name: str, stream: AsyncIterator) -> AsyncIterator:
+        """Wrap ``stream`` with every ``vision_frame`` handler in registration order; a
+        handler that raises is bypassed for the rest of the stream."""
+        if self._generation != _registry.generation[0]:
+            self._rebuild()
+        key = f"pipeline.{name}"
+        for entry in self._flat.get(key, ()):
+            stream = self._guarded_link(_SPEC_BY_KEY[key], entry, stream)
+        return stream
+
+    async def _guarded_link(self, spec, entry, stream) -> AsyncIterator:
+        upstream = _Passthrough(stream)
+        try:
+            async for item in entry.fn(upstream):
+                yield item
+        except Exception as err:
+            await self._handler_failed(spec, entry, err)
+            async for item in upstream:
+                yield item
+
+    # -- fire-and-forget (framework hooks) -----------------------------------------
+    def _fire_and_forget(self, spec, entries, args) -> None:
+        # Each call runs in its own task, so neither a slow sync handler nor an async one
+        # delays the emitting stage; drain() waits for them at session end.
+        for entry in entries:
+            self._spawn(self._run_detached(spec, entry, args, self.turn_id))
+
+    async def _run_detached(self, spec, entry, args, turn_id: int) -> None:
+        start_ms = self.now_ms()
+        t0 = perf_counter_ns()
+        ok = True
+        try:
+            if entry.is_async:
+                await entry.fn(*args)
+            else:
+                entry.fn(*args)
+        except Exception as err:
+            ok = False
+            await self._handler_failed(spec, entry, err, detached=True, turn_id=turn_id)
+        await self._hook_call(spec, entry, start_ms, perf_counter_ns() - t0, ok, turn_id)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout_s: float | None = 5.0) -> None:
+        """Wait for detached (fire-and-forget) hook calls to finish; cancel what is left
+        after ``timeout_s`` (session clock seconds). Call at session end."""
+        while self._tasks:
+            pending = list(self._tasks)
+            _, not_done = await asyncio.wait(pending, timeout=timeout_s)
+            for task in not_done:
+                task.cancel()
+            if not_done:
+                await asyncio.gather(*not_done, return_exceptions=True)
+                break
+        if self._deferred is not None:
+            self._raise_deferred()
+
+    # -- failures -----------------------------------------------------------------
+    async def _handler_failed(self, spec: HookSpec, entry: HandlerEntry, err: Exception,
+                              detached: bool = False, turn_id: int | None = None) -> None:
+        if self.strict:
+            if detached:  # nobody awaits a detached call: raise at the next emit/drain
+                self._deferred = self._deferred or err
+                return
+            raise err
+        if entry.qualname not in _reported_handlers:
+            _reported_handlers.add(entry.qualname)
+            log.warning("%s hook %r handler %s raised; the call goes on (error event).",
+                        spec.scope.value, spec.name, entry.qualname, exc_info=err)
+        await self.emit_error(f"hook:{spec.name}", err, handler=entry.qualname,
+                              fire_hooks=spec.name != "on_error", turn_id=turn_id)
+
+    async def emit_error(self, component: str, err: BaseException | str, *,
+                         handler: str = "", severity: str = "error",
+                         fire_hooks: bool = True, turn_id: int | None = None) -> None:
+        """Publish an ``error`` event (and fire ``on_error`` unless ``fire_hooks`` is off,
+        which stops a failing ``on_error`` handler from feeding itself)."""
+        message = str(err)
+        kind = type(err).__name__ if isinstance(err, BaseException) else "Error"
+        exc = err if isinstance(err, BaseException) else None
+        current = self.turn_id
+        if turn_id is not None:  # a detached hook reports against the turn it ran for
+            self.turn_id = turn_id
+        try:
+            if fire_hooks:
+                await self.emit(ev.Error, component, message, kind, handler, severity, exc)
+                return
+            self.seq += 1
+            if self._subscribers:
+                self._publish(ev.Error(self.session_id, self.turn_id, self.seq,
+                                       self.now_ms(), component, message, kind, handler,
+                                       severity, exc))
+        finally:
+            if turn_id is not None:
+                self.turn_id = current
+
+    def _raise_deferred(self):
+        err, self._deferred = self._deferred, None
+        raise err
+
+
+_SPEC_BY_KEY: dict[str, HookSpec] = {s.key: s for s in HOOK_SPECS}
+
+
+def _spec_of(key: str) -> HookSpec:
+    return _SPEC_BY_KEY[key]

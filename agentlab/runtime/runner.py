@@ -1,0 +1,54 @@
+"""AgentRunner and CallContext: the call lifecycle and runner-level hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..hooks import FrameworkHooks, HookRegistry, Scope
+from .session import Session
+
+
+@dataclass
+class CallContext:
+    """What an entrypoint and runner hooks get for one call."""
+
+    call_id: str
+    session_id: str
+    agent_id: str
+    user_number: str = ""
+    direction: str = "inbound"
+    session: Session = field(default=None, repr=False)  # type: ignore[assignment]
+
+
+class AgentRunner:
+    """Runs an entrypoint for every call and fires runner hooks around it.
+
+    Example
+    -------
+    >>> import agentlab as al
+    >>> async def handle_call(ctx): await ctx.session.run()
+    >>> runner = al.AgentRunner(entrypoint=handle_call, agent_id="support")
+    >>> @runner.on("call_start")
+    ... async def log_start(ctx): print("call", ctx.call_id)
+    """
+
+    def __init__(self, entrypoint: Callable[[CallContext], Awaitable[None]],
+                 agent_id: str = "agent", pipeline: Any = None,
+                 hooks: FrameworkHooks | dict | None = None):
+        self.entrypoint = entrypoint
+        self.agent_id = agent_id
+        self.pipeline = pipeline
+        self.hook_registry = HookRegistry(Scope.RUNNER, "AgentRunner")
+        # framework hooks registered here apply to every call's session
+        self.hooks = FrameworkHooks()
+        if hooks is not None:
+            self.hooks.register(hooks)
+
+    def on(self, name: str, handler: Callable | None = None):
+        """Register a runner hook (``call_start(ctx)``, ``call_end(ctx, final_state)``)."""
+        return self.hook_registry.on(name, handler)
+
+    def __repr__(self) -> str:
+        return f"AgentRunner(agent_id={self.agent_id!r})"

@@ -1,0 +1,38 @@
+import subprocess
+import sys
+
+import agentlab as al
+
+
+def test_all_is_exactly_the_public_names():
+    public = {n for n in dir(al) if not n.startswith("_")}
+    modules = {"errors", "hooks", "runtime", "testing", "demo"}
+    assert set(al.__all__) - {"__version__"} == public - modules
+    for name in al.__all__:
+        assert getattr(al, name) is not None
+
+
+def test_errors_share_one_base():
+    for exc in (al.UnknownHookError, al.HookSignatureError, al.ConfigError, al.HookError):
+        assert issubclass(exc, al.AgentlabError)
+    assert issubclass(al.HookReplacedWarning, al.AgentlabWarning)
+
+
+def test_import_has_no_side_effects():
+    code = (
+        "import logging, asyncio, sys; import matplotlib as m;"
+        "before = (logging.getLogger().handlers[:], dict(m.rcParams));"
+        "import agentlab;"
+        "assert logging.getLogger().handlers == before[0];"
+        "assert dict(m.rcParams) == before[1];"
+        "assert 'librosa' not in sys.modules and 'pandas' not in sys.modules;"
+        "print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_hook_table_has_one_row_per_spec():
+    rows = al.hook_table()
+    assert len(rows) == 28
+    assert {"scope": "pipeline", "hook": "llm", "dispatch": "chain"}.items() <= rows[13].items()
