@@ -10,7 +10,8 @@ Example
 ... async def redact(data): return data["text"].replace("SSN", "[REDACTED]")
 """
 
-from . import events
+from . import events, sim
+from .components import available_profiles, load_profile
 from .errors import (
     AgentlabError,
     AgentlabWarning,
@@ -21,7 +22,16 @@ from .errors import (
     UnknownHookError,
 )
 from .hooks import FrameworkHooks, HookPayload, hook_table, run_stt, run_tts
-from .runtime import AgentRunner, CallContext, Pipeline, Session
+from .runtime import (
+    AgentRunner,
+    CallContext,
+    DialogMachine,
+    Pipeline,
+    Session,
+    Simulation,
+    simulate,
+    simulate_sync,
+)
 
 __version__ = "0.1.0"
 
@@ -29,5 +39,6 @@ __all__ = [
     "AgentRunner", "AgentlabError", "AgentlabWarning", "CallContext", "ConfigError",
     "FrameworkHooks", "HookError", "HookPayload", "HookReplacedWarning",
     "HookSignatureError", "Pipeline", "Session", "UnknownHookError", "__version__",
-    "events", "hook_table", "run_stt", "run_tts",
+    "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
+    "simulate", "simulate_sync", "available_profiles", "load_profile",
 ]

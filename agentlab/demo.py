@@ -96,5 +96,47 @@ async def main() -> int:
     return 0
 
 
+def simulated_batch(calls: int = 200, seed: int = 0) -> int:
+    """Simulate a batch of calls with and without an ``llm`` redaction hook and print a
+    per-turn latency summary (p50/p95 of each segment)."""
+    import time
+
+    reply = ("Thanks for calling. Your SSN on file ends in 1234. "
+             "Is there anything else I can help you with today?")
+
+    def runner(with_llm_hook: bool) -> al.AgentRunner:
+        pipeline = al.Pipeline(stt=al.sim.STT(), llm=al.sim.LLM(replies=(reply,)),
+                               tts=al.sim.TTS())
+        if with_llm_hook:
+            @pipeline.on("llm")
+            async def redact(data):
+                return data["text"].replace("SSN", "[REDACTED]")
+
+        async def handle_call(ctx):
+            @ctx.session.on("user_turn")
+            async def crm_lookup(text):  # a blocking CRM lookup on every turn
+                await asyncio.sleep(0.08)
+
+            await ctx.session.run()
+
+        return al.AgentRunner(entrypoint=handle_call, agent_id="support", pipeline=pipeline)
+
+    print(f"\nsimulated batch: {calls} calls x 3 turns, profile deepgram-gpt4o-cartesia-webrtc")
+    for label, hook in (("crm hook", False), ("crm hook + llm redaction", True)):
+        t0 = time.perf_counter()
+        sim = al.simulate_sync(runner(hook), calls=calls, seed=seed)
+        wall = time.perf_counter() - t0
+        turns = sim.turns()
+        cols = [c for c in turns.columns if c.endswith("_ms")]
+        summary = turns[cols].quantile([0.5, 0.95]).T.round(0)
+        summary.columns = ["p50", "p95"]
+        virtual_s = sum(e.duration_ms for e in sim.events if e.name == "session_end") / 1e3
+        print(f"\n[{label}] {len(turns)} turns, {calls / wall:,.0f} calls/s, "
+              f"{virtual_s / wall:,.0f}x real time")
+        print(summary.to_string())
+    return 0
+
+
 def run() -> int:
-    return asyncio.run(main())
+    code = asyncio.run(main())
+    return code or simulated_batch()

@@ -80,6 +80,7 @@ class ScriptedCall:
             runner_regs = [self.runner.hook_registry, self.runner.hooks]
         bus = self.session.make_bus(context=ctx, extra=runner_regs, clock_ms=self.clock)
         bus.subscribe(self.events.append)
+        await bus.fire("runner.call_start", ctx)
         await bus.emit(ev.SessionStart, ctx.agent_id, ctx.call_id, "", ctx.direction)
         for user_text, reply in turns:
             await self._turn(bus, user_text, reply)

@@ -295,6 +295,12 @@ class HookBus:
         return new
 
     # -- stream slot (stt, tts) ---------------------------------------------------
+    def has_handlers(self, hook: str) -> bool:
+        """Whether any enabled handler is registered for ``"scope.name"``."""
+        if self._generation != _registry.generation[0]:
+            self._rebuild()
+        return bool(self._flat.get(hook))
+
     def has_slot(self, name: str) -> bool:
         """Whether a user handler occupies the ``stt``/``tts`` slot."""
         if self._generation != _registry.generation[0]:

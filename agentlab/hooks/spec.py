@@ -107,8 +107,9 @@ def _segments(e: ev.TurnEnd) -> dict:
 
 HOOK_SPECS: tuple[HookSpec, ...] = (
     # -- runner: every call the runner handles
-    HookSpec("call_start", Scope.RUNNER, Dispatch.OBSERVE, ("ctx",), "session_start",
-             "call dispatched, before the entrypoint runs", lambda e, ctx: (ctx,)),
+    # fired by the runner itself before the entrypoint runs (session hooks do not exist yet)
+    HookSpec("call_start", Scope.RUNNER, Dispatch.OBSERVE, ("ctx",), None,
+             "call dispatched, before the entrypoint runs"),
     HookSpec("call_end", Scope.RUNNER, Dispatch.OBSERVE, ("ctx", "final_state"),
              "session_end", "call finished (any reason)",
              lambda e, ctx: (ctx, e.final_state)),

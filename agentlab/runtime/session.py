@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from .. import events as ev
+from ..errors import AgentlabError
 from ..hooks import FrameworkHooks, HookBus, HookRegistry, Scope
+from .conversation import CallEnded
+from .dialog import DialogMachine
 
 _session_numbers = itertools.count(1)
 
@@ -35,6 +42,70 @@ class Session:
         if hooks is not None:
             self.hooks.register(hooks)
         self.bus: HookBus | None = None
+        self.conversation: Any = None  # set by al.simulate / al.run_live
+        self._dialog_machine: DialogMachine | None = None
+
+    # -- controls (the seed's session controls) ------------------------------------------
+    @property
+    def dialog_machine(self) -> DialogMachine:
+        """What turns user text into replies; ``.assist(text)`` adds context."""
+        if self._dialog_machine is None:
+            llm = getattr(self.pipeline, "llm", None)
+            self._dialog_machine = DialogMachine(llm=llm)
+        return self._dialog_machine
+
+    @dialog_machine.setter
+    def dialog_machine(self, machine: DialogMachine) -> None:
+        self._dialog_machine = machine
+
+    def _conv(self, what: str):
+        if self.conversation is None:
+            raise AgentlabError(
+                f"Session.{what} needs a running call: run the runner with "
+                f"al.simulate(runner, ...) (or al.run_live) instead of calling it directly.")
+        return self.conversation
+
+    async def run(self) -> None:
+        """Run the call until it ends (hang-up, ``end()``, error or transfer)."""
+        await self._conv("run()").run()
+
+    async def say(self, text: str) -> None:
+        """Speak ``text`` now (TTS and the audio-path hooks run) without making it an
+        ``agent_turn``. A no-op once the call has ended."""
+        conv = self._conv("say()")
+        if conv.ending:
+            return
+
+        async def one() -> Any:
+            yield text
+
+        try:
+            await conv.speak(one(), None, source="say")
+        except CallEnded:
+            pass
+
+    async def end(self, reason: str = "ended") -> None:
+        """End the call; the session loop exits and ``call_end`` hooks fire."""
+        self._conv("end()").end(reason)
+
+    async def transfer_to_human(self, queue: str = "default") -> None:
+        """Hand the caller to a human queue; the call ends with reason ``transfer_human``."""
+        self.data["transfer_queue"] = queue
+        self._conv("transfer_to_human()").end("transfer_human")
+
+    async def transfer_to_agent(self, agent_id: str, reconnect_ms: float = 250.0) -> None:
+        """Hand the call to another agent (``on_agent_transfer`` fires once reconnected)."""
+        conv = self._conv("transfer_to_agent()")
+        ctx = self.bus.context
+        previous = ctx.agent_id
+        await conv.sleep(reconnect_ms)
+        ctx.agent_id = agent_id
+        await self.bus.emit(ev.AgentTransfer, previous, agent_id, reconnect_ms)
+
+    @property
+    def metrics(self) -> SessionMetrics:
+        """Live metrics: ``session.metrics.live()``."""
+        return SessionMetrics(self)
 
     def on(self, name: str, handler: Callable | None = None):
         """Register a session hook; a decorator (``@ctx.session.on("user_turn")``) or a
@@ -54,3 +125,31 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session({self.session_id!r})"
+
+
+@dataclass(frozen=True)
+class LiveMetrics:
+    """A snapshot of a call so far."""
+
+    turn_count: int
+    tokens_in: int
+    tokens_out: int
+    duration_ms: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+
+
+class SessionMetrics:
+    """``session.metrics.live()`` returns live values (never placeholder zeros)."""
+
+    def __init__(self, session: Session):
+        self._session = session
+
+    def live(self) -> LiveMetrics:
+        conv = self._session.conversation
+        if conv is None:
+            return LiveMetrics(0, 0, 0, 0.0, float("nan"), float("nan"))
+        totals = np.asarray(conv.totals, dtype=float)
+        p50, p95 = (np.percentile(totals, [50, 95]) if totals.size else (np.nan, np.nan))
+        return LiveMetrics(conv.turn_count, conv.tokens_in, conv.tokens_out,
+                           self._session.bus.now_ms(), float(p50), float(p95))

@@ -1,0 +1,138 @@
+"""Latency profiles: named sets of per-stage delay distributions (``datasets/profiles``).
+
+A stage is ``fixed`` (``value``), ``lognormal`` (fitted from ``p50``/``p95``:
+mu = ln p50, sigma = ln(p95/p50)/1.645, optional ``outlier`` = {p, low, high} multiplying a
+fraction of samples by 3-10x for real tails) or a ``mixture`` of weighted components.
+
+>>> import numpy as np
+>>> p = load_profile("deepgram-gpt4o-cartesia-webrtc")
+>>> 150 < p.sample("stt_ms", np.random.default_rng(0)) < 2000
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+PROFILE_DIR = Path(__file__).resolve().parents[2] / "datasets" / "profiles"
+STAGES = ("transport_in_ms", "vad_silence_ms", "stt_ms", "endpointing_ms", "llm_ttft_ms",
+          "llm_tokens_per_s", "tts_ttfb_ms", "tts_leading_silence_ms", "transport_out_ms")
+S2S_STAGES = ("client_to_backend_ms", "backend_to_model_ms", "model_processing_ms",
+              "model_to_backend_ms", "backend_to_client_ms")
+
+
+@dataclass(frozen=True)
+class Dist:
+    """One stage's delay distribution."""
+
+    kind: str
+    params: dict[str, Any]
+    components: tuple[tuple[float, Dist], ...] = ()
+
+    @classmethod
+    def parse(cls, spec: Any, where: str) -> Dist:
+        if isinstance(spec, (int, float)):
+            return cls("fixed", {"value": float(spec)})
+        if not isinstance(spec, dict) or "dist" not in spec:
+            raise ConfigError(f"{where}: expected a number or an object with 'dist' "
+                              f"(fixed, lognormal or mixture), got {spec!r}.")
+        kind = spec["dist"]
+        if kind == "fixed":
+            return cls("fixed", {"value": float(spec["value"])})
+        if kind == "lognormal":
+            p50, p95 = float(spec["p50"]), float(spec["p95"])
+            if not 0 < p50 <= p95:
+                raise ConfigError(f"{where}: lognormal needs 0 < p50 <= p95, got "
+                                  f"p50={p50}, p95={p95}.")
+            params = {"mu": math.log(p50), "sigma": math.log(p95 / p50) / 1.645}
+            if "outlier" in spec:
+                o = spec["outlier"]
+                params.update(out_p=float(o["p"]), out_low=float(o.get("low", 3)),
+                              out_high=float(o.get("high", 10)))
+            return cls("lognormal", params)
+        if kind == "mixture":
+            comps = tuple((float(c["weight"]), cls.parse(c, f"{where}.components[{i}]"))
+                          for i, c in enumerate(spec["components"]))
+            total = sum(w for w, _ in comps)
+            return cls("mixture", {}, tuple((w / total, d) for w, d in comps))
+        raise ConfigError(f"{where}: unknown dist {kind!r}; use fixed, lognormal or mixture.")
+
+    def sample(self, rng: np.random.Generator) -> float:
+        if self.kind == "fixed":
+            return self.params["value"]
+        if self.kind == "lognormal":
+            p = self.params
+            x = math.exp(p["mu"] + p["sigma"] * rng.standard_normal())
+            if "out_p" in p and rng.random() < p["out_p"]:
+                x *= rng.uniform(p["out_low"], p["out_high"])
+            return x
+        u = rng.random()
+        for weight, dist in self.components:
+            if u < weight:
+                return dist.sample(rng)
+            u -= weight
+        return self.components[-1][1].sample(rng)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named latency profile: stage name -> :class:`Dist`, plus where the figures came from."""
+
+    name: str
+    mode: str = "cascade"          # cascade | s2s
+    description: str = ""
+    stages: dict[str, Dist] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def sample(self, stage: str, rng: np.random.Generator) -> float:
+        try:
+            return self.stages[stage].sample(rng)
+        except KeyError:
+            raise ConfigError(f"profile {self.name!r} has no stage {stage!r}; it has "
+                              f"{', '.join(self.stages)}.") from None
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "profile") -> Profile:
+        mode = data.get("mode", "cascade")
+        needed = S2S_STAGES if mode == "s2s" else STAGES
+        stages = data.get("stages", {})
+        missing = [s for s in needed if s not in stages]
+        if missing:
+            raise ConfigError(f"{where}: stages {', '.join(missing)} are missing; a {mode} "
+                              f"profile needs {', '.join(needed)}.")
+        return cls(name=data.get("name", where), mode=mode,
+                   description=data.get("description", ""),
+                   stages={k: Dist.parse(v, f"{where}: stages.{k}") for k, v in stages.items()},
+                   sources=data.get("sources", {}))
+
+
+def available_profiles() -> list[str]:
+    """Names of the bundled profiles."""
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.json"))
+
+
+def load_profile(name_or_path: str | Path | Profile | dict) -> Profile:
+    """A bundled profile by name, a JSON file, a dict, or a Profile (returned as is)."""
+    if isinstance(name_or_path, Profile):
+        return name_or_path
+    if isinstance(name_or_path, dict):
+        return Profile.from_dict(name_or_path)
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PROFILE_DIR / f"{name_or_path}.json"
+    if not path.exists():
+        raise ConfigError(f"no latency profile {str(name_or_path)!r}; bundled profiles: "
+                          f"{', '.join(available_profiles())}, or pass a JSON file path.")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON ({err}).") from err
+    return Profile.from_dict(data, where=str(path.name))

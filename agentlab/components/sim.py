@@ -1,0 +1,99 @@
+"""Simulated components: parameter holders the simulated conversation samples from.
+
+Delays come from the pipeline's latency profile; these objects add behaviour on top
+(word errors, reply text, speaking rates, audio format). All randomness comes from the
+call's seeded generator, so a seed fixes every transcript and every instant.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass
+class STT:
+    """Simulated speech-to-text: interim transcripts every ``partial_every_ms`` while the
+    caller speaks, a final one after the profile's STT delay, optional seeded word errors."""
+
+    word_error_rate: float = 0.0
+    partial_every_ms: float = 300.0
+
+    def transcribe(self, text: str, rng: np.random.Generator) -> str:
+        if self.word_error_rate <= 0:
+            return text
+        words = text.split()
+        for i in range(len(words)):
+            if rng.random() < self.word_error_rate:
+                words[i] = words[i][::-1].lower()  # a recognisably wrong word
+        return " ".join(words)
+
+
+@dataclass
+class LLM:
+    """Simulated streaming LLM: time to first token and tokens/s come from the profile;
+    the reply text from the dialog flow (or these canned replies)."""
+
+    replies: tuple[str, ...] = (
+        "Sure, I can help with that. Could you give me a few more details?",
+        "Thanks. Let me check that for you. It looks like everything is in order.",
+        "I understand. I have updated your request. Is there anything else?",
+        "Got it. That is all set now.",
+    )
+    tokens_per_word: float = 1.3
+    prompt_tokens_per_turn: int = 60
+
+    def tokens(self, text: str) -> int:
+        return max(1, math.ceil(len(text.split()) * self.tokens_per_word))
+
+    def reply(self, user_text: str, rng: np.random.Generator) -> str:
+        return self.replies[int(rng.integers(len(self.replies)))]
+
+    @staticmethod
+    def sentences(text: str) -> list[str]:
+        return [s for s in _SENTENCE.split(text.strip()) if s] or [text]
+
+
+@dataclass
+class TTS:
+    """Simulated TTS: real 16-bit PCM at ``sample_rate``, ``words_per_s`` speaking rate,
+    leading silence from the profile, chunks of ``chunk_ms``."""
+
+    sample_rate: int = 16_000
+    words_per_s: float = 2.8
+    chunk_ms: float = 200.0
+    _tone: bytes = field(default=b"", repr=False)
+
+    def duration_ms(self, text: str) -> float:
+        return max(200.0, 1000.0 * len(text.split()) / self.words_per_s)
+
+    def pcm(self, ms: float, silent: bool = False) -> bytes:
+        n = int(self.sample_rate * ms / 1000)
+        if silent:
+            return bytes(2 * n)
+        if len(self._tone) < 2 * n:
+            t = np.arange(max(n, self.sample_rate), dtype=np.float64) / self.sample_rate
+            wave = 0.2 * np.sin(2 * np.pi * 220 * t) * 32767
+            self._tone = wave.astype("<i2").tobytes()
+        return self._tone[: 2 * n]
+
+
+@dataclass
+class VAD:
+    """Simulated voice activity detection; ``silence_ms`` overrides the profile's window."""
+
+    silence_ms: float | None = None
+
+
+@dataclass
+class TurnDetector:
+    """Simulated end-of-utterance decision; ``delay_ms`` overrides the profile's
+    (fixed or mixture) endpointing delay."""
+
+    delay_ms: float | Callable[[np.random.Generator], float] | None = None

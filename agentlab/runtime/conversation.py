@@ -1,0 +1,382 @@
+"""The simulated conversation behind ``Session.run()``: a caller script played against the
+cascade on virtual time, firing every canonical event at its instant.
+
+Instants of one cascade turn (U = the caller actually stops speaking)::
+
+    vad_stop    = U + transport_in + vad_silence
+    stt_final   = U + transport_in + stt
+    commit      = max(vad_stop + endpointing, stt_final)      -> user_turn (blocking hooks)
+    llm_request = commit + user hooks
+    first_token = llm_request + ttft
+    text_ready  = first sentence streamed, or full response + llm chain (when llm hooks)
+    tts_first_audio = tts_request + ttfb ; agent_speech_start = + transport_out
+
+Segments are differences of consecutive instants, so they add up to
+``total_e2e_ms = agent_speech_start - U`` exactly; ``other`` keeps what no stage owns
+(transport in, time spent in a ``tts`` hook before the built-in stage).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import events as ev
+from ..components import LLM, STT, TTS, Profile
+
+CASCADE_SEGMENTS = ("vad", "stt", "endpointing", "user_hooks", "llm_ttft", "tools",
+                    "llm_rest", "llm_hooks", "tts_ttfb", "output", "other")
+
+
+class CallEnded(Exception):
+    """Raised inside the conversation when the call has ended (hang-up, end(), transfer)."""
+
+
+@dataclass
+class CallerTurn:
+    """One scripted caller turn: what is said, the pause before it (ms after the agent
+    finished), and optionally a barge-in (start speaking this many ms into the agent's
+    previous reply)."""
+
+    text: str
+    pause_ms: float = 600.0
+    barge_in_ms: float | None = None
+    words_per_s: float = 2.5
+
+    @classmethod
+    def coerce(cls, item: Any) -> CallerTurn:
+        if isinstance(item, CallerTurn):
+            return item
+        if isinstance(item, str):
+            return cls(item)
+        return cls(**item)
+
+
+@dataclass
+class SpeechData:
+    text: str
+    is_final: bool = True
+
+
+@dataclass
+class SpeechEvent:
+    """What the STT stage yields; ``event.data.text`` is mutable, as the seed docs use it."""
+
+    type: str
+    data: SpeechData
+
+
+@dataclass
+class TurnInstants:
+    speech_end: float = math.nan
+    vad_stop: float = math.nan
+    stt_final: float = math.nan
+    commit: float = math.nan
+    llm_request: float = math.nan
+    first_token: float = math.nan
+    text_ready: float = math.nan
+    chain_ms: float = 0.0
+    tts_request: float = math.nan
+    tts_first_audio: float = math.nan
+    agent_speech_start: float = math.nan
+
+    def segments(self) -> tuple[float, tuple[tuple[str, float], ...]]:
+        total = self.agent_speech_start - self.speech_end
+        if math.isnan(total):
+            return math.nan, ()
+        heard = max(self.vad_stop, self.stt_final)
+        seg = {
+            "vad": self._vad_silence,
+            "stt": max(0.0, self.stt_final - self.vad_stop),
+            "endpointing": self.commit - heard,
+            "user_hooks": self.llm_request - self.commit,
+            "llm_ttft": self.first_token - self.llm_request,
+            "tools": 0.0,
+            "llm_rest": self.text_ready - self.chain_ms - self.first_token,
+            "llm_hooks": self.chain_ms,
+            "tts_ttfb": self.tts_first_audio - self.tts_request,
+            "output": self.agent_speech_start - self.tts_first_audio,
+        }
+        seg["other"] = total - sum(seg.values())
+        return total, tuple((k, seg[k]) for k in CASCADE_SEGMENTS)
+
+    _vad_silence: float = 0.0
+    interrupted: bool = False
+
+
+@dataclass
+class Conversation:
+    """Plays a caller script against one session on the running (virtual) loop."""
+
+    session: Any
+    script: list[CallerTurn]
+    profile: Profile
+    rng: np.random.Generator
+    stt: STT = field(default_factory=STT)
+    llm: LLM = field(default_factory=LLM)
+    tts: TTS = field(default_factory=TTS)
+    vad_silence_ms: float | None = None
+    endpointing_ms: Any = None
+    silence_timeout_ms: float = 8000.0
+    ending: str | None = None
+    final_state: str = "ended"
+    _waiters: set = field(default_factory=set)  # every task's pending sleep, for end()
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    totals: list[float] = field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    turn_count: int = 0
+
+    # -- time -------------------------------------------------------------------------
+    def now(self) -> float:
+        return self.session.bus.now_ms()
+
+    async def sleep(self, ms: float) -> None:
+        """Sleep on the session clock; ends early (raising CallEnded) if the call ends."""
+        if self.ending:
+            raise CallEnded(self.ending)
+        if ms > 0:
+            loop = asyncio.get_running_loop()
+            fut = loop.create_future()
+            handle = loop.call_later(ms / 1000.0, _resolve, fut)
+            self._waiters.add(fut)
+            try:
+                await fut
+            finally:
+                handle.cancel()
+                self._waiters.discard(fut)
+        if self.ending:
+            raise CallEnded(self.ending)
+
+    def end(self, reason: str) -> None:
+        if not self.ending:
+            self.ending = reason
+        for fut in list(self._waiters):
+            _resolve(fut)
+
+    # -- the call -------------------------------------------------------------------------
+    async def run(self) -> None:
+        bus = self.session.bus
+        ctx = bus.context
+        await bus.emit(ev.SessionStart, ctx.agent_id, ctx.call_id, ctx.user_number,
+                       ctx.direction)
+        try:
+            interrupted = False
+            for i, turn in enumerate(self.script):
+                nxt = self.script[i + 1] if i + 1 < len(self.script) else None
+                self.barge_after_ms = nxt.barge_in_ms if nxt is not None else None
+                interrupted = await self.user_turn(turn, skip_pause=interrupted)
+            await self.sleep(500.0)  # the caller listens to the end, then hangs up
+            self.end("hangup")
+        except CallEnded:
+            pass
+        except Exception as err:  # a stage failed: the call fails, visibly
+            self.final_state = "failed"
+            self.ending = self.ending or "error"
+            await bus.emit_error("session", err, severity="fatal")
+        await bus.emit(ev.SessionEnd, self.ending or "hangup", self.final_state, self.now())
+        self.finished.set()
+        await bus.drain()
+
+    async def user_turn(self, turn: CallerTurn, skip_pause: bool = False) -> bool:
+        """Play one caller turn and the agent's reply; True if the caller barged in."""
+        bus = self.session.bus
+        if not skip_pause:
+            await self.wait_for_caller_turn(turn)
+        bus.turn_id += 1
+        inst = TurnInstants()
+        words = turn.text.split()
+        speak_ms = 1000.0 * len(words) / turn.words_per_s
+        await bus.emit(ev.UserSpeechStart)
+        step = self.stt.partial_every_ms
+        spoken = 0.0
+        while spoken + step < speak_ms:
+            await self.sleep(step)
+            spoken += step
+            n = max(1, int(len(words) * spoken / speak_ms))
+            await bus.emit(ev.SttPartial, " ".join(words[:n]))
+        await self.sleep(speak_ms - spoken)
+        await bus.emit(ev.UserSpeechEnd)
+        inst.speech_end = self.now()
+        p, rng = self.profile, self.rng
+        transport_in = p.sample("transport_in_ms", rng)
+        vad_silence = self.vad_silence_ms if self.vad_silence_ms is not None else p.sample(
+            "vad_silence_ms", rng)
+        inst._vad_silence = vad_silence
+        inst.vad_stop = inst.speech_end + transport_in + vad_silence
+        stt_delay = p.sample("stt_ms", rng)
+        eou = self._endpointing()
+        heard_text = self.stt.transcribe(turn.text, rng)
+
+        async def audio() -> AsyncIterator[bytes]:
+            for _ in range(max(1, int(speak_ms // 100))):
+                yield self.tts.pcm(100, silent=True)
+
+        async def builtin_stt(stream: AsyncIterator[bytes]) -> AsyncIterator[SpeechEvent]:
+            async for _chunk in stream:
+                pass
+            await self.sleep(inst.speech_end + transport_in + stt_delay - self.now())
+            yield SpeechEvent("final", SpeechData(heard_text))
+
+        transcript = ""
+        async for item in bus.stream_slot("stt", builtin_stt, audio()):
+            if item.data and item.data.text is not None:
+                transcript = item.data.text
+        inst.stt_final = self.now()
+        await bus.emit(ev.SttFinal, transcript)
+        await self.sleep(max(inst.vad_stop + eou, inst.stt_final) - self.now())
+        inst.commit = self.now()
+        await bus.emit(ev.UserTurn, transcript)  # blocking user hooks run here
+        await self.sleep(0)
+        await self.agent_reply(transcript, inst)
+        return inst.interrupted
+
+    def _endpointing(self) -> float:
+        d = self.endpointing_ms
+        if d is None:
+            return self.profile.sample("endpointing_ms", self.rng)
+        return d(self.rng) if callable(d) else float(d)
+
+    async def wait_for_caller_turn(self, turn: CallerTurn) -> None:
+        """The caller's pause before speaking; fires ``silence`` if it outlasts the timeout."""
+        pause = turn.pause_ms
+        if pause > self.silence_timeout_ms:
+            await self.sleep(self.silence_timeout_ms)
+            await self.session.bus.emit(ev.Silence, self.silence_timeout_ms / 1000.0)
+            pause -= self.silence_timeout_ms
+        await self.sleep(pause)
+
+    # -- the agent's reply ---------------------------------------------------------------
+    async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
+        session, bus, p, rng = self.session, self.session.bus, self.profile, self.rng
+        inst.llm_request = self.now()
+        await bus.emit(ev.LlmRequest)
+        machine = session.dialog_machine
+        raw = await machine.reply(transcript, rng, self.llm)
+        tokens_in = self.llm.prompt_tokens_per_turn * (self.turn_count + 1) + self.llm.tokens(
+            transcript)
+        tokens_out = self.llm.tokens(raw)
+        tps = p.sample("llm_tokens_per_s", rng)
+        await self.sleep(p.sample("llm_ttft_ms", rng) - (self.now() - inst.llm_request))
+        inst.first_token = self.now()
+        await bus.emit(ev.LlmFirstToken)
+        queue: asyncio.Queue = asyncio.Queue()
+        buffered = bus.has_handlers("pipeline.llm")
+
+        async def generate() -> str:
+            if buffered:  # llm hooks need the full response: that wait is the cost
+                await self.sleep(1000.0 * tokens_out / tps)
+                await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
+                t0 = self.now()
+                final = await bus.run_chain("llm", raw)
+                inst.chain_ms = self.now() - t0
+                inst.text_ready = self.now()
+                queue.put_nowait(final)
+            else:
+                final = raw
+                for i, sentence in enumerate(self.llm.sentences(raw)):
+                    await self.sleep(1000.0 * self.llm.tokens(sentence) / tps)
+                    if i == 0:
+                        inst.text_ready = self.now()
+                    queue.put_nowait(sentence + " ")
+                await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
+            queue.put_nowait(None)
+            await bus.emit(ev.AgentTurn, final)
+            return final
+
+        async def text_stream() -> AsyncIterator[str]:
+            while (chunk := await queue.get()) is not None:
+                yield chunk
+
+        gen_task = asyncio.ensure_future(generate())
+        try:
+            await self.speak(text_stream(), inst, source="reply")
+            await gen_task
+        finally:
+            if not gen_task.done():
+                gen_task.cancel()
+                await asyncio.gather(gen_task, return_exceptions=True)
+        self.turn_count += 1
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+        total, segments = inst.segments()
+        if not math.isnan(total):
+            self.totals.append(total)
+        await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)
+
+    async def speak(self, text: AsyncIterator[str], inst: TurnInstants | None,
+                    source: str) -> None:
+        """Run the tts slot over ``text`` and play the audio out; stops on barge-in."""
+        bus, p, rng = self.session.bus, self.profile, self.rng
+        first_text = True
+        ttfb = p.sample("tts_ttfb_ms", rng)
+        lead = p.sample("tts_leading_silence_ms", rng)
+        out_ms = p.sample("transport_out_ms", rng)
+
+        async def builtin_tts(stream: AsyncIterator[str]) -> AsyncIterator[bytes]:
+            nonlocal first_text
+            async for chunk in stream:
+                if first_text:
+                    first_text = False
+                    if inst is not None:
+                        inst.tts_request = self.now()
+                    await bus.emit(ev.TtsRequest, chunk)
+                    await self.sleep(ttfb)
+                    yield self.tts.pcm(lead, silent=True)
+                left = self.tts.duration_ms(chunk)
+                while left > 0:
+                    ms = min(self.tts.chunk_ms, left)
+                    left -= ms
+                    yield self.tts.pcm(ms)
+                self.spoken.append(chunk)
+
+        started = False
+        interrupted = False
+        async for pcm in bus.stream_slot("tts", builtin_tts, text):
+            if not started:
+                started = True
+                if inst is not None:
+                    inst.tts_first_audio = self.now()
+                await bus.emit(ev.TtsFirstAudio)
+                await self.sleep(out_ms)
+                if inst is not None:
+                    inst.agent_speech_start = self.now()
+                await bus.emit(ev.AgentSpeechStart, source)
+                if source == "reply" and self.barge_after_ms is not None:
+                    self.barge_in_at_ms = self.now() + self.barge_after_ms
+            ms = len(pcm) / 2 / self.tts.sample_rate * 1000.0
+            try:
+                await self.sleep(ms)
+            except CallEnded:
+                await bus.emit(ev.AgentSpeechEnd, True, source)
+                raise
+            if self.barge_now():
+                interrupted = True
+                break
+        if started:
+            if interrupted:
+                await bus.emit(ev.Interruption)
+            await bus.emit(ev.AgentSpeechEnd, interrupted, source)
+        if inst is not None:
+            inst.interrupted = interrupted
+
+    spoken: list[str] = field(default_factory=list)
+    barge_in_at_ms: float | None = None
+    barge_after_ms: float | None = None
+
+    def barge_now(self) -> bool:
+        at = self.barge_in_at_ms
+        if at is not None and self.now() >= at:
+            self.barge_in_at_ms = None
+            return True
+        return False
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)

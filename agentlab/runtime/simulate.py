@@ -1,0 +1,194 @@
+"""``al.simulate`` / ``al.simulate_sync``: run calls through a runner on virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import events as ev
+from ..clock import run_in_thread, run_virtual
+from ..components import LLM, STT, TTS, load_profile
+from ..errors import AgentlabError, ConfigError
+from .conversation import CallerTurn, Conversation
+from .runner import AgentRunner, CallContext
+from .session import Session
+
+DEFAULT_PROFILE = "deepgram-gpt4o-cartesia-webrtc"
+MAX_CONCURRENT_CALLS = 256
+DEFAULT_SCRIPT = ("Hi, I need some help with my order.",
+                  "It was placed last week and has not arrived yet.",
+                  "Okay, thanks. That is all.")
+
+
+@dataclass
+class CallResult:
+    """What one simulated call left behind."""
+
+    session_id: str
+    call_index: int
+    final_state: str
+    reason: str
+    spoken: list[str]
+    session: Session = field(repr=False)
+
+
+@dataclass
+class Simulation:
+    """Events of every call, in call order, plus per-call results."""
+
+    events: list[ev.Event]
+    calls: list[CallResult]
+    seed: int
+
+    def turns(self):
+        """One row per completed turn with its segments (a pandas DataFrame)."""
+        import pandas as pd
+
+        rows = []
+        for e in self.events:
+            if e.name == "turn_end":
+                row = {"session_id": e.session_id, "turn_id": e.turn_id,
+                       "total_e2e_ms": e.total_e2e_ms, "interrupted": e.interrupted}
+                row.update({f"{k}_ms": v for k, v in e.segments})
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+async def _run_call(runner: AgentRunner, index: int, script: Sequence[CallerTurn],
+                    seed: int, profile, strict: bool, max_call_s: float, grace_s: float,
+                    sink: list) -> CallResult:
+    loop = asyncio.get_running_loop()
+    pipeline = runner.pipeline
+    rng = np.random.default_rng([seed, index])
+    session = Session(session_id=f"{runner.agent_id}-{seed}-{index}", pipeline=pipeline,
+                      strict=strict)
+    ctx = CallContext(call_id=f"call-{seed}-{index}", session_id=session.session_id,
+                      agent_id=runner.agent_id, user_number=f"+1555{index:07d}",
+                      session=session)
+    bus = session.make_bus(context=ctx, extra=[runner.hook_registry, runner.hooks],
+                           clock_ms=lambda: loop.time() * 1000.0)
+    bus.subscribe(sink.append)
+    conv = Conversation(
+        session, list(script), profile, rng,
+        stt=getattr(pipeline, "stt", None) if isinstance(getattr(pipeline, "stt", None), STT)
+        else STT(),
+        llm=pipeline.llm if isinstance(getattr(pipeline, "llm", None), LLM) else LLM(),
+        tts=pipeline.tts if isinstance(getattr(pipeline, "tts", None), TTS) else TTS(),
+        vad_silence_ms=getattr(getattr(pipeline, "vad", None), "silence_ms", None),
+        endpointing_ms=getattr(getattr(pipeline, "turn_detector", None), "delay_ms", None),
+        silence_timeout_ms=getattr(pipeline, "options", {}).get("silence_timeout_ms", 8000.0),
+    )
+    session.conversation = conv
+    bus.now_ms()  # the session clock starts when the call is dispatched
+    await bus.fire("runner.call_start", ctx)
+    entry = asyncio.ensure_future(runner.entrypoint(ctx))
+    finished = asyncio.ensure_future(conv.finished.wait())
+    await asyncio.wait({entry, finished}, timeout=max_call_s,
+                       return_when=asyncio.FIRST_COMPLETED)
+    if not entry.done() and not finished.done():
+        await bus.emit_error("call", f"call exceeded the virtual-time limit of {max_call_s:g} s "
+                             f"and was ended; raise it with max_call_s=", severity="warn")
+        conv.end("timeout")
+        await finished
+    if not entry.done():  # the session is over; give the entrypoint a grace period
+        await asyncio.wait({entry}, timeout=grace_s)
+    finished.cancel()
+    if not entry.done():
+        entry.cancel()
+        await asyncio.gather(entry, return_exceptions=True)
+        await bus.emit_error("entrypoint", f"entrypoint still running {grace_s:g} s after its "
+                             f"session ended and was cancelled; end background loops when "
+                             f"the call ends, or raise grace_s=", severity="warn")
+    elif entry.exception() is not None:
+        err = entry.exception()
+        if strict:
+            raise err
+        conv.final_state = "failed"
+        await bus.emit_error("entrypoint", err, severity="fatal")
+    await bus.drain()
+    return CallResult(session.session_id, index, conv.final_state, conv.ending or "",
+                      conv.spoken, session)
+
+
+def _script_for(script: Any) -> list[CallerTurn]:
+    if script is None:
+        script = DEFAULT_SCRIPT
+    if isinstance(script, str):
+        raise ConfigError("script= takes a list of caller turns (strings or dicts with "
+                          "'text'), not a single string; wrap it in a list.")
+    try:
+        return [CallerTurn.coerce(t) for t in script]
+    except TypeError as err:
+        raise ConfigError(f"script=: each caller turn is a string or a dict with 'text' and "
+                          f"optional 'pause_ms', 'barge_in_ms', 'words_per_s' ({err}).") from err
+
+
+async def _simulate(runner: AgentRunner, script: Any, calls: int, seed: int, profile: Any,
+                    strict: bool, max_call_s: float, grace_s: float) -> Simulation:
+    turns = _script_for(script)
+    prof = load_profile(profile or getattr(runner.pipeline, "options", {}).get("profile")
+                        or DEFAULT_PROFILE)
+    sinks: list[list] = [[] for _ in range(calls)]
+    results: list[CallResult | None] = [None] * calls
+    pending = iter(range(calls))
+
+    async def worker() -> None:
+        for i in pending:
+            results[i] = await _run_call(runner, i, turns, seed, prof, strict, max_call_s,
+                                         grace_s, sinks[i])
+
+    # Bounded concurrency: one loop iteration stays short (cancellation is prompt) and
+    # memory stays flat however many calls are asked for.
+    await asyncio.gather(*(worker() for _ in range(min(calls, MAX_CONCURRENT_CALLS))))
+    return Simulation([e for sink in sinks for e in sink], list(results), seed)
+
+
+def _check(runner: Any, calls: int) -> None:
+    if not isinstance(runner, AgentRunner):
+        raise ConfigError(f"simulate() takes an al.AgentRunner, got {type(runner).__name__}.")
+    if runner.pipeline is None:
+        raise ConfigError("the runner has no pipeline: pass pipeline=al.Pipeline(...) to "
+                          "al.AgentRunner.")
+    if calls < 1:
+        raise ConfigError(f"calls must be >= 1, got {calls}.")
+
+
+def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *, calls: int = 1,
+                  seed: int = 0, profile: Any = None, strict: bool = False,
+                  max_call_s: float = 1800.0, grace_s: float = 5.0) -> Simulation:
+    """Simulate ``calls`` calls of ``script`` through ``runner`` on virtual time.
+
+    For scripts and tests; in a notebook use ``await al.simulate(...)``.
+
+    Example
+    -------
+    >>> import agentlab as al
+    >>> async def handle_call(ctx): await ctx.session.run()
+    >>> runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline())
+    >>> sim = al.simulate_sync(runner, ["Hello there."], seed=1)
+    >>> sim.calls[0].final_state
+    'ended'
+    """
+    _check(runner, calls)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run_virtual(_simulate(runner, script, calls, seed, profile, strict,
+                                     max_call_s, grace_s))
+    raise AgentlabError("simulate_sync() cannot run inside a running event loop (a notebook "
+                        "cell): use `await al.simulate(...)` there.")
+
+
+async def simulate(runner: AgentRunner, script: Iterable | None = None, *, calls: int = 1,
+                   seed: int = 0, profile: Any = None, strict: bool = False,
+                   max_call_s: float = 1800.0, grace_s: float = 5.0) -> Simulation:
+    """``await al.simulate(...)`` from a running loop (Jupyter): the virtual loop runs in a
+    worker thread; cancelling the cell stops it promptly. Same arguments as
+    :func:`simulate_sync`."""
+    _check(runner, calls)
+    return await run_in_thread(lambda: _simulate(runner, script, calls, seed, profile,
+                                                 strict, max_call_s, grace_s))

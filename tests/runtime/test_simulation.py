@@ -1,0 +1,184 @@
+"""Simulated calls: virtual clock, determinism, invariants, interruption, limits."""
+
+import asyncio
+import math
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import agentlab as al
+from agentlab.clock import run_in_thread, run_virtual
+
+
+def runner(pipeline=None, entry=None):
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    return al.AgentRunner(entrypoint=entry or handle_call,
+                          pipeline=pipeline or al.Pipeline(stt=al.sim.STT(), llm=al.sim.LLM(),
+                                                           tts=al.sim.TTS()))
+
+
+def fields(events):
+    return [tuple(getattr(e, f) for f in e.__dataclass_fields__ if f != "exception")
+            for e in events if e.name != "hook_call"]
+
+
+def test_virtual_clock_jumps_and_waits_for_threads():
+    async def main():
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(3600)
+        before = loop.time()
+        # a thread that needs real time must not make a virtual timeout fire
+        await asyncio.wait_for(asyncio.to_thread(time.sleep, 0.2), timeout=0.05)
+        return before
+
+    t0 = time.perf_counter()
+    assert run_virtual(main()) == 3600.0
+    assert time.perf_counter() - t0 < 2
+
+
+def test_same_seed_same_events_field_for_field():
+    a = al.simulate_sync(runner(), calls=3, seed=7)
+    b = al.simulate_sync(runner(), calls=3, seed=7)
+    c = al.simulate_sync(runner(), calls=3, seed=8)
+    assert fields(a.events) == fields(b.events)
+    assert fields(a.events) != fields(c.events)
+
+
+def test_segments_sum_exactly_to_total():
+    sim = al.simulate_sync(runner(), calls=20, seed=1, profile="slow-tail-heavy")
+    turns = sim.turns()
+    seg_cols = [c for c in turns.columns if c.endswith("_ms") and c != "total_e2e_ms"]
+    assert len(seg_cols) == 11
+    assert (turns[seg_cols].sum(axis=1) - turns.total_e2e_ms).abs().max() < 1e-6
+    assert (turns[seg_cols] >= -1e-9).all().all()
+
+
+def test_profiles_shape_latency():
+    fast = al.simulate_sync(runner(), calls=30, seed=2, profile="fast-tuned-cascade").turns()
+    slow = al.simulate_sync(runner(), calls=30, seed=2, profile="slow-tail-heavy").turns()
+    assert fast.total_e2e_ms.median() < 1000 < slow.total_e2e_ms.median()
+    assert sorted(al.available_profiles()) == [
+        "deepgram-gpt4o-cartesia-webrtc", "fast-tuned-cascade", "phone-deepgram-gpt4o-cartesia",
+        "slow-tail-heavy", "speech-to-speech-realtime"]
+
+
+def test_bad_profile_name_lists_the_bundled_ones():
+    with pytest.raises(al.ConfigError, match="no latency profile 'nope'; bundled profiles: "
+                                             "deepgram-gpt4o-cartesia-webrtc"):
+        al.simulate_sync(runner(), profile="nope")
+
+
+def test_blocking_user_hook_is_its_own_segment():
+    pipeline = al.Pipeline()
+
+    async def handle_call(ctx):
+        @ctx.session.on("user_turn")
+        async def crm(text):
+            await asyncio.sleep(0.25)
+
+        await ctx.session.run()
+
+    turns = al.simulate_sync(runner(pipeline, handle_call), seed=0).turns()
+    assert turns.user_hooks_ms.tolist() == pytest.approx([250.0] * 3)
+
+
+def test_barge_in_pairs_speech_events_and_flags_the_turn():
+    sim = al.simulate_sync(runner(), ["Tell me everything about my account.",
+                                      {"text": "Stop, just the balance.", "barge_in_ms": 800}])
+    names = [(e.turn_id, e.name) for e in sim.events]
+    assert (1, "interruption") in names
+    starts = [e for e in sim.events if e.name == "agent_speech_start"]
+    ends = [e for e in sim.events if e.name == "agent_speech_end"]
+    assert len(starts) == len(ends) == 2
+    assert ends[0].interrupted and ends[0].t_ms - starts[0].t_ms == pytest.approx(800, abs=201)
+    turns = sim.turns()
+    assert turns.interrupted.tolist() == [True, False]
+
+
+def test_entrypoint_that_never_ends_is_cancelled_and_recorded():
+    async def handle_call(ctx):
+        async def forever():
+            while True:
+                await asyncio.sleep(1)
+
+        await asyncio.gather(ctx.session.run(), forever())
+
+    sim = al.simulate_sync(runner(None, handle_call), ["Hi."], grace_s=5)
+    errors = [e for e in sim.events if e.name == "error"]
+    assert [e.component for e in errors] == ["entrypoint"]
+    assert "still running 5 s after its session ended" in errors[0].message
+
+
+def test_call_time_limit_ends_the_call():
+    sim = al.simulate_sync(runner(), ["Hi.", {"text": "later", "pause_ms": 10_000_000}],
+                           max_call_s=60)
+    assert sim.calls[0].reason == "timeout"
+    assert "virtual-time limit of 60 s" in [e for e in sim.events if e.name == "error"][0].message
+
+
+def test_simulate_is_awaitable_from_a_running_loop_and_cancellable():
+    async def notebook_cell():
+        sim = await al.simulate(runner(), calls=2, seed=0)
+        assert len(sim.calls) == 2
+        task = asyncio.ensure_future(al.simulate(runner(), calls=20_000, seed=0))
+        await asyncio.sleep(0.3)
+        t0 = time.perf_counter()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return time.perf_counter() - t0
+
+    took = asyncio.run(notebook_cell())
+    assert took < 1.5
+    import threading
+    assert not [t for t in threading.enumerate() if t.name == "agentlab-simulation"]
+
+
+def test_simulate_sync_inside_a_loop_points_to_await():
+    async def cell():
+        al.simulate_sync(runner())
+
+    with pytest.raises(al.AgentlabError, match="use `await al.simulate"):
+        asyncio.run(cell())
+
+
+def test_run_in_thread_returns_value():
+    async def virt():
+        await asyncio.sleep(100)
+        return asyncio.get_running_loop().time()
+
+    assert asyncio.run(run_in_thread(virt)) == 100.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(script=st.lists(st.fixed_dictionaries({
+    "text": st.sampled_from(["Hi.", "Where is my order?", "Cancel it please, right now.",
+                             "Yes."]),
+    "pause_ms": st.floats(0, 12_000),
+    "barge_in_ms": st.one_of(st.none(), st.floats(0, 3000))}), min_size=1, max_size=6),
+    seed=st.integers(0, 10_000))
+def test_invariants_over_random_calls(script, seed):
+    sim = al.simulate_sync(runner(), script, seed=seed)
+    names = [e.name for e in sim.events]
+    assert names.count("session_start") == 1 and names.count("session_end") == 1
+    assert names[0] == "session_start" and names[-1] in ("session_end", "hook_call")
+    open_ = 0
+    for e in sim.events:
+        if e.name == "agent_speech_start":
+            assert open_ == 0
+            open_ += 1
+        elif e.name == "agent_speech_end":
+            assert open_ == 1
+            open_ -= 1
+    assert open_ == 0
+    t = [e.t_ms for e in sim.events]
+    assert t == sorted(t)
+    seqs = [e.seq for e in sim.events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    for e in sim.events:
+        if e.name == "turn_end" and not math.isnan(e.total_e2e_ms):
+            assert abs(sum(v for _, v in e.segments) - e.total_e2e_ms) < 1e-6
