@@ -25,6 +25,7 @@ from typing import Any
 
 from . import events as ev
 from .runtime import AgentRunner, CallContext, Session
+from .runtime.conversation import SpeechData, SpeechEvent
 
 
 @dataclass
@@ -38,19 +39,6 @@ class ManualClock:
 
     def advance(self, ms: float) -> None:
         self.now += ms
-
-
-@dataclass
-class SpeechData:
-    text: str
-
-
-@dataclass
-class SpeechEvent:
-    """What the STT stage yields; ``event.data.text`` is mutable, as in the seed docs."""
-
-    type: str
-    data: SpeechData
 
 
 @dataclass

@@ -213,6 +213,8 @@ class HookBus:
             return
         if self._subscribers:
             return await self._observe_recorded(_SPEC_BY_KEY[hook], entries, args)
+        # Same loop as _observe, inlined: awaiting _observe would add a coroutine frame
+        # (~100 ns, a third of a bare dispatch) to the hottest path.
         clock = perf_counter
         t0 = clock()
         for entry in entries:
