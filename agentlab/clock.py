@@ -31,7 +31,7 @@ import asyncio
 import concurrent.futures
 import selectors
 import threading
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -149,7 +149,3 @@ async def run_in_thread(make_coro, poll_s: float = 0.05) -> Any:
         await asyncio.get_running_loop().run_in_executor(None, thread.join, 5.0)
         raise
 
-
-def to_awaitable(make_coro) -> Awaitable[Any]:
-    """Helper for ``await al.simulate(...)``: the virtual loop in a worker thread."""
-    return run_in_thread(make_coro)

@@ -303,23 +303,18 @@ class HookBus:
             self._rebuild()
         return bool(self._flat.get(hook))
 
-    def has_slot(self, name: str) -> bool:
-        """Whether a user handler occupies the ``stt``/``tts`` slot."""
-        if self._generation != _registry.generation[0]:
-            self._rebuild()
-        return bool(self._flat.get(f"pipeline.{name}"))
-
     async def stream_slot(self, name: str, builtin: Callable[[AsyncIterator], AsyncIterator],
                           stream: AsyncIterator) -> AsyncIterator:
         """Run the ``stt``/``tts`` slot over ``stream``: the registered handler if any
         (with ``run_stt``/``run_tts`` bound to ``builtin``), else ``builtin``. If the
         handler raises, the rest of the stream goes through ``builtin``."""
-        entry = self._flat.get(f"pipeline.{name}", (None,))[0] if self.has_slot(name) else None
+        key = f"pipeline.{name}"
+        entry = self._flat[key][0] if self.has_handlers(key) else None
         if entry is None:
             async for item in builtin(stream):
                 yield item
             return
-        spec = _spec_of(f"pipeline.{name}")
+        spec = _SPEC_BY_KEY[key]
         upstream = _Passthrough(stream)
         inner_ns = [0]
 
@@ -458,6 +453,3 @@ class HookBus:
 
 _SPEC_BY_KEY: dict[str, HookSpec] = {s.key: s for s in HOOK_SPECS}
 
-
-def _spec_of(key: str) -> HookSpec:
-    return _SPEC_BY_KEY[key]

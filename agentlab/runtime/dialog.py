@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,7 +48,3 @@ class DialogMachine:
         llm = self.llm if hasattr(self.llm, "reply") else default_llm
         return llm.reply(user_text, rng)
 
-
-def as_flow(fn: Callable[[str, tuple], str]) -> Callable:
-    """Mark a plain function as a flow (identity; documents intent)."""
-    return fn

@@ -74,10 +74,9 @@ async def _run_call(runner: AgentRunner, index: int, script: Sequence[CallerTurn
     bus.subscribe(sink.append)
     conv = Conversation(
         session, list(script), profile, rng,
-        stt=getattr(pipeline, "stt", None) if isinstance(getattr(pipeline, "stt", None), STT)
-        else STT(),
-        llm=pipeline.llm if isinstance(getattr(pipeline, "llm", None), LLM) else LLM(),
-        tts=pipeline.tts if isinstance(getattr(pipeline, "tts", None), TTS) else TTS(),
+        stt=_simulated(pipeline.stt, STT),
+        llm=_simulated(pipeline.llm, LLM),
+        tts=_simulated(pipeline.tts, TTS),
         vad_silence_ms=getattr(getattr(pipeline, "vad", None), "silence_ms", None),
         endpointing_ms=getattr(getattr(pipeline, "turn_detector", None), "delay_ms", None),
         silence_timeout_ms=getattr(pipeline, "options", {}).get("silence_timeout_ms", 8000.0),
@@ -112,6 +111,11 @@ async def _run_call(runner: AgentRunner, index: int, script: Sequence[CallerTurn
     await bus.drain()
     return CallResult(session.session_id, index, conv.final_state, conv.ending or "",
                       conv.spoken, session)
+
+
+def _simulated(component: Any, kind: type) -> Any:
+    """The pipeline's simulated component, or a default one where it has none."""
+    return component if isinstance(component, kind) else kind()
 
 
 def _script_for(script: Any) -> list[CallerTurn]:
