@@ -30,6 +30,7 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_dispatch.py
+	$(BIN)/python bench/bench_simulation.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check agentlab tests bench

@@ -38,6 +38,9 @@ T = TypeVar("T")
 
 # While threads work, wait for them in real time in slices this long (seconds).
 _REAL_WAIT_SLICE = 0.05
+# advance() yields to the loop at least this often, so cross-thread wake-ups (a notebook
+# cancelling the simulation) are never starved by a long run of fast-forwards.
+_YIELD_EVERY = 512
 
 
 class _AutojumpSelector:
@@ -46,11 +49,18 @@ class _AutojumpSelector:
     def __init__(self, loop: VirtualTimeLoop, selector: selectors.BaseSelector):
         self._loop = loop
         self._selector = selector
+        self._skipped = 0
 
     def select(self, timeout: float | None = None):
         loop = self._loop
         if timeout is not None and timeout <= 0:
-            return self._selector.select(0)
+            # Callbacks are ready. With no thread at work, only a cross-thread wake-up
+            # could be waiting, so poll for I/O one time in _YIELD_EVERY: the syscall
+            # would otherwise cost more than a simulated stage.
+            self._skipped += 1
+            if loop._pending_threads or self._skipped % _YIELD_EVERY == 0:
+                return self._selector.select(0)
+            return []
         if loop._pending_threads:
             # real work is under way in threads: let real time pass
             slice_s = _REAL_WAIT_SLICE if timeout is None else min(timeout, _REAL_WAIT_SLICE)
@@ -59,7 +69,7 @@ class _AutojumpSelector:
         if ready or timeout is None:
             # timeout None: nothing is scheduled; only I/O or another thread can wake us
             return ready or self._selector.select(timeout)
-        loop._now += timeout
+        loop._now_us += round(timeout * 1e6)  # to the next timer (on the microsecond grid)
         return []
 
     def __getattr__(self, name: str) -> Any:  # register/unregister/modify/get_map/close
@@ -70,13 +80,46 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """An event loop on virtual time starting at 0.0 s (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._now = 0.0
+        # Integer microseconds: a delay then moves every clock by exactly the same amount
+        # wherever it starts, so a call's instants do not depend on what ran before it
+        # (float seconds would round differently at different offsets).
+        self._now_us = 0
         self._pending_threads = 0
+        self._advances = 0
         super().__init__(_AutojumpSelector(self, selectors.DefaultSelector()))
         self._clock_resolution = 1e-9
 
     def time(self) -> float:
-        return self._now
+        return self._now_us / 1e6
+
+    def time_us(self) -> int:
+        """The clock in whole microseconds (exact; subtract these, not float times)."""
+        return self._now_us
+
+    def call_later(self, delay, callback, *args, context=None):
+        when_us = self._now_us + max(0, round(delay * 1e6))
+        return super().call_at(when_us / 1e6, callback, *args, context=context)
+
+    def call_at(self, when, callback, *args, context=None):
+        return super().call_at(round(when * 1e6) / 1e6, callback, *args, context=context)
+
+    def advance(self, delay_s: float) -> bool:
+        """Move the clock ``delay_s`` forward *without yielding*, when that is exactly what
+        sleeping would do: nothing is ready to run, no timer falls due first and no thread
+        is working, so the loop's next step would be to jump to this very wake-up. Returns
+        False (the caller must really sleep) otherwise. This turns a simulated call's
+        private stage waits into additions and keeps the schedule identical."""
+        if self._ready or self._pending_threads:
+            return False
+        when_us = self._now_us + round(delay_s * 1e6)
+        scheduled = self._scheduled
+        if scheduled and round(scheduled[0].when() * 1e6) <= when_us:
+            return False
+        self._advances += 1
+        if self._advances % _YIELD_EVERY == 0:
+            return False
+        self._now_us = when_us
+        return True
 
     def run_in_executor(self, executor, func, *args):
         fut = super().run_in_executor(executor, func, *args)

@@ -16,7 +16,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
 from typing import Any, ClassVar
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Event:
     """Fields every canonical event carries."""
 
@@ -41,18 +41,53 @@ class Event:
 
 
 def _event(name: str):
-    """Class decorator: a frozen slotted dataclass registered under its canonical name."""
+    """Class decorator: an immutable slotted dataclass registered under its canonical name.
+
+    Not ``frozen=True``: its ``__init__`` assigns through ``object.__setattr__`` and costs
+    ~1.4 us per event, a third of a simulated stage. We build the same immutable class with
+    an ``__init__`` that stores through the slot descriptors (~0.5 us)."""
 
     def wrap(cls):
         cls.name = name
-        cls = dataclass(frozen=True, slots=True)(cls)
+        cls = dataclass(slots=True, unsafe_hash=True)(cls)
+        cls.__init__ = _slot_init(cls)
+        cls.__setattr__ = _read_only
+        cls.__delattr__ = _read_only
         EVENT_TYPES[name] = cls
         return cls
 
     return wrap
 
 
+def _read_only(self, name: str, *value: Any) -> None:
+    raise FrozenInstanceError(f"cannot assign to field {name!r}: canonical events are "
+                              f"immutable (build a new one with dataclasses.replace)")
+
+
+def _slot_init(cls: type) -> Any:
+    params, body, env = [], [], {"MISSING": MISSING}
+    for f in fields(cls):
+        env[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+        if f.default is not MISSING:
+            env[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        elif f.default_factory is not MISSING:
+            env[f"_factory_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=MISSING")
+            body.append(f"    if {f.name} is MISSING: {f.name} = _factory_{f.name}()")
+        else:
+            params.append(f.name)
+        body.append(f"    _set_{f.name}(self, {f.name})")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body)
+    exec(source, env)  # the same technique dataclasses uses to build __init__
+    init = env["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
 EVENT_TYPES: dict[str, type[Event]] = {}
+Event.__setattr__ = _read_only
+Event.__delattr__ = _read_only
 
 
 @_event("session_start")

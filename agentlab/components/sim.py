@@ -23,7 +23,7 @@ class STT:
     caller speaks, a final one after the profile's STT delay, optional seeded word errors."""
 
     word_error_rate: float = 0.0
-    partial_every_ms: float = 300.0
+    partial_every_ms: float = 500.0
 
     def transcribe(self, text: str, rng: np.random.Generator) -> str:
         if self.word_error_rate <= 0:
@@ -67,21 +67,27 @@ class TTS:
 
     sample_rate: int = 16_000
     words_per_s: float = 2.8
-    chunk_ms: float = 200.0
-    _tone: bytes = field(default=b"", repr=False)
+    chunk_ms: float = 500.0
+    _chunks: dict[int, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     def duration_ms(self, text: str) -> float:
         return max(200.0, 1000.0 * len(text.split()) / self.words_per_s)
 
     def pcm(self, ms: float, silent: bool = False) -> bytes:
+        """``ms`` of 16-bit mono PCM: a 220 Hz tone, or silence. Chunks are cached (bytes
+        are immutable), so a long simulation does not allocate audio per chunk."""
         n = int(self.sample_rate * ms / 1000)
-        if silent:
-            return bytes(2 * n)
-        if len(self._tone) < 2 * n:
-            t = np.arange(max(n, self.sample_rate), dtype=np.float64) / self.sample_rate
-            wave = 0.2 * np.sin(2 * np.pi * 220 * t) * 32767
-            self._tone = wave.astype("<i2").tobytes()
-        return self._tone[: 2 * n]
+        key = -n if silent else n
+        chunk = self._chunks.get(key)
+        if chunk is None:
+            if silent:
+                chunk = bytes(2 * n)
+            else:
+                t = np.arange(n, dtype=np.float64) / self.sample_rate
+                chunk = (0.2 * 32767 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()
+            if len(self._chunks) < 256:
+                self._chunks[key] = chunk
+        return chunk
 
 
 @dataclass
@@ -97,3 +103,33 @@ class TurnDetector:
     (fixed or mixture) endpointing delay."""
 
     delay_ms: float | Callable[[np.random.Generator], float] | None = None
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One simulated camera frame (the subset of ``av.VideoFrame`` hooks use)."""
+
+    pts: int            # presentation time, ms on the session clock
+    width: int
+    height: int
+    index: int
+
+    @property
+    def time(self) -> float:
+        return self.pts / 1000.0
+
+    def to_ndarray(self) -> np.ndarray:
+        """An RGB frame (height, width, 3) whose content moves with the frame index."""
+        x = (np.arange(self.width, dtype=np.uint16) + 8 * self.index) % 256
+        row = np.broadcast_to(x.astype(np.uint8)[None, :, None], (self.height, self.width, 3))
+        return np.ascontiguousarray(row)
+
+
+@dataclass
+class Camera:
+    """Simulated video input: frames at ``fps`` through the ``vision_frame`` hooks for the
+    whole call. ``Pipeline(vision=al.sim.Camera(fps=2))`` turns vision on."""
+
+    fps: float = 1.0
+    width: int = 64
+    height: int = 48

@@ -58,6 +58,10 @@ def run_tts(text_stream: AsyncIterator[str]) -> AsyncIterator[bytes]:
     return _run_builtin("tts", text_stream)
 
 
+def _loop_clock_ms() -> float:
+    return asyncio.get_running_loop().time() * 1e3
+
+
 class _Passthrough:
     """Wraps an async iterator so a user generator cannot close it; times the upstream."""
 
@@ -105,7 +109,7 @@ class HookBus:
         self.strict = strict
         self.turn_id = 0
         self.seq = 0
-        self._clock_ms = clock_ms
+        self._clock_ms = clock_ms or _loop_clock_ms
         self._t0: float | None = None
         self._subscribers: list[Callable[[ev.Event], Any]] = []
         self._tasks: set[asyncio.Future] = set()
@@ -136,10 +140,11 @@ class HookBus:
     # -- clock and subscribers ------------------------------------------------------
     def now_ms(self) -> float:
         """Milliseconds since the bus's first event, on the session clock."""
-        now = self._clock_ms() if self._clock_ms else asyncio.get_running_loop().time() * 1e3
-        if self._t0 is None:
-            self._t0 = now
-        return now - self._t0
+        now = self._clock_ms()
+        t0 = self._t0
+        if t0 is None:
+            self._t0 = t0 = now
+        return now - t0
 
     def subscribe(self, observer: Callable[[ev.Event], Any]) -> None:
         """Call ``observer(event)`` synchronously for every canonical event (the recorder's
@@ -303,17 +308,20 @@ class HookBus:
             self._rebuild()
         return bool(self._flat.get(hook))
 
-    async def stream_slot(self, name: str, builtin: Callable[[AsyncIterator], AsyncIterator],
-                          stream: AsyncIterator) -> AsyncIterator:
+    def stream_slot(self, name: str, builtin: Callable[[AsyncIterator], AsyncIterator],
+                    stream: AsyncIterator) -> AsyncIterator:
         """Run the ``stt``/``tts`` slot over ``stream``: the registered handler if any
-        (with ``run_stt``/``run_tts`` bound to ``builtin``), else ``builtin``. If the
-        handler raises, the rest of the stream goes through ``builtin``."""
+        (with ``run_stt``/``run_tts`` bound to ``builtin``), else ``builtin`` itself (no
+        wrapper on the way). If the handler raises, the rest of the stream goes through
+        ``builtin``."""
         key = f"pipeline.{name}"
-        entry = self._flat[key][0] if self.has_handlers(key) else None
-        if entry is None:
-            async for item in builtin(stream):
-                yield item
-            return
+        if not self.has_handlers(key):
+            return builtin(stream)
+        return self._handled_slot(name, self._flat[key][0], builtin, stream)
+
+    async def _handled_slot(self, name: str, entry: HandlerEntry, builtin: Callable,
+                            stream: AsyncIterator) -> AsyncIterator:
+        key = f"pipeline.{name}"
         spec = _SPEC_BY_KEY[key]
         upstream = _Passthrough(stream)
         inner_ns = [0]
@@ -325,15 +333,13 @@ class HookBus:
 
         token = _BUILTIN_STAGE[name].set(timed_builtin)
         start_ms = self.now_ms()
-        t0 = perf_counter_ns()
+        # The hook's cost is the time spent inside its __anext__ calls (not while it is
+        # suspended at a yield and the consumer runs), minus what upstream and the
+        # built-in stage took inside them.
+        handler = _Passthrough(entry.fn(upstream))
         ok = True
         try:
-            gen = entry.fn(upstream).__aiter__()
-            while True:
-                try:
-                    item = await gen.__anext__()
-                except StopAsyncIteration:
-                    break
+            async for item in handler:
                 yield item
         except Exception as err:
             ok = False
@@ -342,8 +348,7 @@ class HookBus:
                 yield item
         finally:
             _BUILTIN_STAGE[name].reset(token)
-            spent = perf_counter_ns() - t0 - upstream.ns - sum(
-                i.ns for i in inner_ns[1:])
+            spent = handler.ns - upstream.ns - sum(i.ns for i in inner_ns[1:])
             await self._hook_call(spec, entry, start_ms, max(spent, 0), ok)
 
     # -- chained stream (vision_frame) --------------------------------------------
@@ -359,13 +364,19 @@ class HookBus:
 
     async def _guarded_link(self, spec, entry, stream) -> AsyncIterator:
         upstream = _Passthrough(stream)
+        link = _Passthrough(entry.fn(upstream))
+        start_ms = self.now_ms()
+        ok = True
         try:
-            async for item in entry.fn(upstream):
+            async for item in link:
                 yield item
         except Exception as err:
+            ok = False
             await self._handler_failed(spec, entry, err)
             async for item in upstream:
                 yield item
+        finally:  # one hook_call per link and stream: its own time, not the upstream's
+            await self._hook_call(spec, entry, start_ms, max(link.ns - upstream.ns, 0), ok)
 
     # -- fire-and-forget (framework hooks) -----------------------------------------
     def _fire_and_forget(self, spec, entries, args) -> None:

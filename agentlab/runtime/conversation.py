@@ -27,10 +27,14 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
-from ..components import LLM, STT, TTS, Profile
+from ..components import LLM, STT, TTS, Profile, VideoFrame
 
 CASCADE_SEGMENTS = ("vad", "stt", "endpointing", "user_hooks", "llm_ttft", "tools",
                     "llm_rest", "llm_hooks", "tts_ttfb", "output", "other")
+# The seed's realtime segments, plus the time blocking user_turn hooks hold the response
+# (the app sends response.create after them) and the residual.
+S2S_SEGMENTS = ("client_to_backend", "backend_to_model", "user_hooks", "model_processing",
+                "model_to_backend", "backend_to_client", "other")
 
 
 class CallEnded(Exception):
@@ -136,12 +140,21 @@ class Conversation:
     def now(self) -> float:
         return self.session.bus.now_ms()
 
+    def __post_init__(self) -> None:
+        self.draw = self.profile.sampler(self.rng).draw
+
     async def sleep(self, ms: float) -> None:
-        """Sleep on the session clock; ends early (raising CallEnded) if the call ends."""
+        """Sleep on the session clock; ends early (raising CallEnded) if the call ends.
+
+        On a virtual loop with nothing else to run before the wake-up, the clock just moves
+        on (``VirtualTimeLoop.advance``): same schedule, no timer, no loop round trip."""
         if self.ending:
             raise CallEnded(self.ending)
         if ms > 0:
             loop = asyncio.get_running_loop()
+            advance = getattr(loop, "advance", None)
+            if advance is not None and advance(ms / 1000.0):
+                return
             fut = loop.create_future()
             handle = loop.call_later(ms / 1000.0, _resolve, fut)
             self._waiters.add(fut)
@@ -165,6 +178,8 @@ class Conversation:
         ctx = bus.context
         await bus.emit(ev.SessionStart, ctx.agent_id, ctx.call_id, ctx.user_number,
                        ctx.direction)
+        camera = getattr(self.session.pipeline, "vision", None)
+        video = asyncio.ensure_future(self.watch(camera)) if camera is not None else None
         try:
             interrupted = False
             for i, turn in enumerate(self.script):
@@ -179,6 +194,8 @@ class Conversation:
             self.final_state = "failed"
             self.ending = self.ending or "error"
             await bus.emit_error("session", err, severity="fatal")
+        if video is not None:
+            await asyncio.gather(video, return_exceptions=True)
         await bus.emit(ev.SessionEnd, self.ending or "hangup", self.final_state, self.now())
         self.finished.set()
         await bus.drain()
@@ -189,33 +206,43 @@ class Conversation:
         if not skip_pause:
             await self.wait_for_caller_turn(turn)
         bus.turn_id += 1
-        inst = TurnInstants()
         words = turn.text.split()
         speak_ms = 1000.0 * len(words) / turn.words_per_s
         await bus.emit(ev.UserSpeechStart)
         step = self.stt.partial_every_ms
         spoken = 0.0
-        while spoken + step < speak_ms:
+        s2s = self.profile.mode == "s2s"
+        while not s2s and spoken + step < speak_ms:  # realtime models send no partials
             await self.sleep(step)
             spoken += step
             n = max(1, int(len(words) * spoken / speak_ms))
             await bus.emit(ev.SttPartial, " ".join(words[:n]))
         await self.sleep(speak_ms - spoken)
         await bus.emit(ev.UserSpeechEnd)
+        if s2s:
+            return await self.realtime_turn(turn)
+        return await self.cascade_turn(turn, speak_ms)
+
+    async def cascade_turn(self, turn: CallerTurn, speak_ms: float) -> bool:
+        bus = self.session.bus
+        step = self.stt.partial_every_ms
+        inst = TurnInstants()
         inst.speech_end = self.now()
-        p, rng = self.profile, self.rng
-        transport_in = p.sample("transport_in_ms", rng)
-        vad_silence = self.vad_silence_ms if self.vad_silence_ms is not None else p.sample(
-            "vad_silence_ms", rng)
+        rng, draw = self.rng, self.draw
+        transport_in = draw("transport_in_ms")
+        vad_silence = self.vad_silence_ms if self.vad_silence_ms is not None else draw(
+            "vad_silence_ms")
         inst._vad_silence = vad_silence
         inst.vad_stop = inst.speech_end + transport_in + vad_silence
-        stt_delay = p.sample("stt_ms", rng)
+        stt_delay = draw("stt_ms")
         eou = self._endpointing()
         heard_text = self.stt.transcribe(turn.text, rng)
 
-        async def audio() -> AsyncIterator[bytes]:
-            for _ in range(max(1, int(speak_ms // 100))):
-                yield self.tts.pcm(100, silent=True)
+        async def audio() -> AsyncIterator[bytes]:  # the caller's audio, one chunk per partial
+            left = speak_ms
+            while left > 0:
+                yield self.tts.pcm(min(step, left), silent=True)
+                left -= step
 
         async def builtin_stt(stream: AsyncIterator[bytes]) -> AsyncIterator[SpeechEvent]:
             async for _chunk in stream:
@@ -236,10 +263,100 @@ class Conversation:
         await self.agent_reply(transcript, inst)
         return inst.interrupted
 
+    async def watch(self, camera: Any) -> None:
+        """Feed camera frames through the ``vision_frame`` chain for the whole call; the
+        newest processed frame is ``latest_frame`` (what a vision LLM would be sent)."""
+        period_ms = 1000.0 / camera.fps
+
+        async def frames() -> AsyncIterator[VideoFrame]:
+            index = 0
+            while not self.ending:
+                yield VideoFrame(round(self.now()), camera.width, camera.height, index)
+                index += 1
+                try:
+                    await self.sleep(period_ms)
+                except CallEnded:
+                    return
+
+        async for frame in self.session.bus.chained_stream("vision_frame", frames()):
+            self.latest_frame = frame
+            self.frames_seen += 1
+
+    latest_frame: Any = None
+    frames_seen: int = 0
+
+    async def realtime_turn(self, turn: CallerTurn) -> bool:
+        """A speech-to-speech turn: audio goes to the model and audio comes back; the
+        model's input transcript is the user turn, its output transcript the agent turn."""
+        bus, draw = self.session.bus, self.draw
+        speech_end = mark = self.now()
+        marks: list[tuple[str, float]] = []
+
+        async def stage(name: str, ms: float | None = None) -> None:
+            nonlocal mark  # each segment is measured between instants, so they add up
+            if ms is not None:
+                await self.sleep(ms - (self.now() - mark))
+            marks.append((name, self.now() - mark))
+            mark = self.now()
+
+        await stage("client_to_backend", draw("client_to_backend_ms"))
+        await stage("backend_to_model", draw("backend_to_model_ms"))
+        transcript = self.stt.transcribe(turn.text, self.rng)
+        await bus.emit(ev.SttFinal, transcript)
+        await bus.emit(ev.UserTurn, transcript)
+        await stage("user_hooks")
+        await bus.emit(ev.LlmRequest)
+        raw = await self.session.dialog_machine.reply(transcript, self.rng, self.llm)
+        tokens_in, tokens_out = self._usage(transcript, raw)
+        await stage("model_processing", draw("model_processing_ms"))
+        await bus.emit(ev.LlmFirstToken)
+        await stage("model_to_backend", draw("model_to_backend_ms"))
+        await stage("backend_to_client", draw("backend_to_client_ms"))
+        start = self.now()
+        await bus.emit(ev.AgentSpeechStart, "reply")
+        self.spoken.append(raw)
+        # the model streams its reply faster than it is spoken: the full text is known
+        # once it has generated, and the audio plays out at the speaking rate
+        await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
+        await bus.emit(ev.AgentTurn, raw)
+        barge = self.barge_after_ms
+        interrupted = await self._play_out(start + self.tts.duration_ms(raw),
+                                           None if barge is None else start + barge, "reply")
+        self._count_turn(tokens_in, tokens_out)
+        total = start - speech_end
+        marks.append(("other", total - sum(ms for _, ms in marks)))
+        self.totals.append(total)
+        await bus.emit(ev.TurnEnd, total, tuple(marks), interrupted)
+        return interrupted
+
+    async def _play_out(self, until: float, barge_at: float | None, source: str) -> bool:
+        """Play the agent's audio until ``until``, or until the caller barges in."""
+        bus = self.session.bus
+        interrupted = barge_at is not None and barge_at < until
+        try:
+            await self.sleep((barge_at if interrupted else until) - self.now())
+        except CallEnded:
+            await bus.emit(ev.AgentSpeechEnd, True, source)
+            raise
+        if interrupted:
+            await bus.emit(ev.Interruption)
+        await bus.emit(ev.AgentSpeechEnd, interrupted, source)
+        return interrupted
+
+    def _usage(self, transcript: str, reply: str) -> tuple[int, int]:
+        llm = self.llm
+        tokens_in = llm.prompt_tokens_per_turn * (self.turn_count + 1) + llm.tokens(transcript)
+        return tokens_in, llm.tokens(reply)
+
+    def _count_turn(self, tokens_in: int, tokens_out: int) -> None:
+        self.turn_count += 1
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+
     def _endpointing(self) -> float:
         d = self.endpointing_ms
         if d is None:
-            return self.profile.sample("endpointing_ms", self.rng)
+            return self.draw("endpointing_ms")
         return d(self.rng) if callable(d) else float(d)
 
     async def wait_for_caller_turn(self, turn: CallerTurn) -> None:
@@ -253,16 +370,14 @@ class Conversation:
 
     # -- the agent's reply ---------------------------------------------------------------
     async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
-        session, bus, p, rng = self.session, self.session.bus, self.profile, self.rng
+        session, bus, rng = self.session, self.session.bus, self.rng
         inst.llm_request = self.now()
         await bus.emit(ev.LlmRequest)
         machine = session.dialog_machine
         raw = await machine.reply(transcript, rng, self.llm)
-        tokens_in = self.llm.prompt_tokens_per_turn * (self.turn_count + 1) + self.llm.tokens(
-            transcript)
-        tokens_out = self.llm.tokens(raw)
-        tps = p.sample("llm_tokens_per_s", rng)
-        await self.sleep(p.sample("llm_ttft_ms", rng) - (self.now() - inst.llm_request))
+        tokens_in, tokens_out = self._usage(transcript, raw)
+        tps = self.draw("llm_tokens_per_s")
+        await self.sleep(self.draw("llm_ttft_ms") - (self.now() - inst.llm_request))
         inst.first_token = self.now()
         await bus.emit(ev.LlmFirstToken)
         queue: asyncio.Queue = asyncio.Queue()
@@ -301,9 +416,7 @@ class Conversation:
             if not gen_task.done():
                 gen_task.cancel()
                 await asyncio.gather(gen_task, return_exceptions=True)
-        self.turn_count += 1
-        self.tokens_in += tokens_in
-        self.tokens_out += tokens_out
+        self._count_turn(tokens_in, tokens_out)
         total, segments = inst.segments()
         if not math.isnan(total):
             self.totals.append(total)
@@ -312,11 +425,11 @@ class Conversation:
     async def speak(self, text: AsyncIterator[str], inst: TurnInstants | None,
                     source: str) -> None:
         """Run the tts slot over ``text`` and play the audio out; stops on barge-in."""
-        bus, p, rng = self.session.bus, self.profile, self.rng
+        bus, draw = self.session.bus, self.draw
         first_text = True
-        ttfb = p.sample("tts_ttfb_ms", rng)
-        lead = p.sample("tts_leading_silence_ms", rng)
-        out_ms = p.sample("transport_out_ms", rng)
+        ttfb = draw("tts_ttfb_ms")
+        lead = draw("tts_leading_silence_ms")
+        out_ms = draw("transport_out_ms")
 
         async def builtin_tts(stream: AsyncIterator[str]) -> AsyncIterator[bytes]:
             nonlocal first_text
@@ -335,29 +448,36 @@ class Conversation:
                     yield self.tts.pcm(ms)
                 self.spoken.append(chunk)
 
+        # Audio is queued for playback as it arrives (synthesis outruns real time); the
+        # playhead is when the queued audio will have played out. We only wait for it at
+        # the end, or up to the caller's barge-in if that comes first.
         started = False
         interrupted = False
-        async for pcm in bus.stream_slot("tts", builtin_tts, text):
-            if not started:
-                started = True
-                if inst is not None:
-                    inst.tts_first_audio = self.now()
-                await bus.emit(ev.TtsFirstAudio)
-                await self.sleep(out_ms)
-                if inst is not None:
-                    inst.agent_speech_start = self.now()
-                await bus.emit(ev.AgentSpeechStart, source)
-                if source == "reply" and self.barge_after_ms is not None:
-                    self.barge_in_at_ms = self.now() + self.barge_after_ms
-            ms = len(pcm) / 2 / self.tts.sample_rate * 1000.0
-            try:
-                await self.sleep(ms)
-            except CallEnded:
+        playhead = 0.0
+        bytes_per_ms = 2 * self.tts.sample_rate / 1000.0
+        try:
+            async for pcm in bus.stream_slot("tts", builtin_tts, text):
+                if not started:
+                    started = True
+                    if inst is not None:
+                        inst.tts_first_audio = self.now()
+                    await bus.emit(ev.TtsFirstAudio)
+                    await self.sleep(out_ms)
+                    if inst is not None:
+                        inst.agent_speech_start = self.now()
+                    await bus.emit(ev.AgentSpeechStart, source)
+                    if source == "reply" and self.barge_after_ms is not None:
+                        self.barge_in_at_ms = self.now() + self.barge_after_ms
+                playhead = max(playhead, self.now()) + len(pcm) / bytes_per_ms
+                if await self._barge_before(playhead):
+                    interrupted = True
+                    break
+            if started and not interrupted:
+                await self.sleep(playhead - self.now())
+        except CallEnded:
+            if started:
                 await bus.emit(ev.AgentSpeechEnd, True, source)
-                raise
-            if self.barge_now():
-                interrupted = True
-                break
+            raise
         if started:
             if interrupted:
                 await bus.emit(ev.Interruption)
@@ -369,12 +489,14 @@ class Conversation:
     barge_in_at_ms: float | None = None
     barge_after_ms: float | None = None
 
-    def barge_now(self) -> bool:
+    async def _barge_before(self, playhead: float) -> bool:
+        """True (after waiting until then) if the caller barges in before ``playhead``."""
         at = self.barge_in_at_ms
-        if at is not None and self.now() >= at:
-            self.barge_in_at_ms = None
-            return True
-        return False
+        if at is None or at >= playhead:
+            return False
+        self.barge_in_at_ms = None
+        await self.sleep(at - self.now())
+        return True
 
 
 def _resolve(fut: asyncio.Future) -> None:

@@ -25,8 +25,9 @@ class Pipeline:
     """
 
     def __init__(self, stt: Any = None, llm: Any = None, tts: Any = None, vad: Any = None,
-                 turn_detector: Any = None, **options: Any):
+                 turn_detector: Any = None, vision: Any = None, **options: Any):
         self.stt = stt
+        self.vision = vision  # a camera (al.sim.Camera in simulations): vision is on
         self.llm = llm
         self.tts = tts
         self.vad = vad

@@ -182,3 +182,87 @@ def test_invariants_over_random_calls(script, seed):
     for e in sim.events:
         if e.name == "turn_end" and not math.isnan(e.total_e2e_ms):
             assert abs(sum(v for _, v in e.segments) - e.total_e2e_ms) < 1e-6
+
+
+def test_results_do_not_depend_on_concurrency():
+    # one call at a time the clock moves without timers (VirtualTimeLoop.advance); many at
+    # once every wait is a real timer: the events must be the same field for field
+    script = ["Hello, I want to check my order.", {"text": "No wait, stop.", "barge_in_ms": 700},
+              {"text": "Fine, thanks.", "pause_ms": 9000}]
+    one = al.simulate_sync(runner(), script, calls=6, seed=3)
+    many = al.simulate_sync(runner(), script, calls=6, seed=3, concurrency=6)
+    assert fields(one.events) == fields(many.events)
+    with pytest.raises(al.ConfigError, match="concurrency"):
+        al.simulate_sync(runner(), calls=1, concurrency=0)
+
+
+def test_advance_moves_the_clock_only_when_nothing_else_could_run():
+    async def main():
+        loop = asyncio.get_running_loop()
+        assert loop.advance(2.0) and loop.time() == 2.0
+        other = asyncio.ensure_future(asyncio.sleep(1.0))
+        await asyncio.sleep(0)  # the other task now has a timer at t=3.0
+        assert not loop.advance(5.0) and loop.time() == 2.0  # its timer comes first
+        assert loop.advance(0.5) and loop.time() == 2.5
+        await other
+        return loop.time()
+
+    assert run_virtual(main()) == 3.0
+
+
+def test_speech_to_speech_turns_use_the_realtime_segments():
+    sim = al.simulate_sync(runner(), calls=5, seed=2, profile="speech-to-speech-realtime")
+    turns = sim.turns()
+    segs = ["client_to_backend_ms", "backend_to_model_ms", "user_hooks_ms",
+            "model_processing_ms", "model_to_backend_ms", "backend_to_client_ms", "other_ms"]
+    assert list(turns.columns[4:]) == segs
+    assert (turns[segs].sum(axis=1) - turns.total_e2e_ms).abs().max() < 1e-6
+    assert turns.other_ms.abs().max() < 1e-6
+    # realtime voice-to-voice is ~1.15 s median (REFERENCE §1), faster than the cascade
+    assert 800 < turns.total_e2e_ms.median() < 1600
+    names = {e.name for e in sim.events}
+    assert "stt_partial" not in names and "tts_request" not in names
+    assert {"user_turn", "agent_speech_start", "agent_turn", "turn_end"} <= names
+
+
+def test_speech_to_speech_barge_in_and_blocking_user_hooks():
+    pipeline = al.Pipeline()
+
+    @pipeline.on("user_turn_start")
+    async def crm(text):
+        await asyncio.sleep(0.2)
+
+    script = ["Tell me about my plan please.", {"text": "Stop, stop.", "barge_in_ms": 500}]
+    sim = al.simulate_sync(runner(pipeline), script, profile="speech-to-speech-realtime")
+    turns = sim.turns()
+    assert turns.user_hooks_ms.tolist() == pytest.approx([200.0, 200.0])
+    assert turns.interrupted.tolist() == [True, False]
+    starts = [e for e in sim.events if e.name == "agent_speech_start"]
+    ends = [e for e in sim.events if e.name == "agent_speech_end"]
+    assert len(starts) == len(ends) == 2 and ends[0].interrupted
+    assert ends[0].t_ms - starts[0].t_ms == pytest.approx(500.0)
+
+
+def test_vision_frames_flow_through_chained_hooks_at_the_camera_rate():
+    pipeline = al.Pipeline(vision=al.sim.Camera(fps=2))
+    seen = []
+
+    @pipeline.on("vision_frame")
+    async def grayscale(frame_stream):
+        async for frame in frame_stream:
+            seen.append(frame.pts)
+            yield {"gray": frame.to_ndarray().mean(axis=2), "pts": frame.pts}
+
+    @pipeline.on("vision_frame")
+    async def annotate(frame_stream):  # chained: receives the previous hook's output
+        async for item in frame_stream:
+            yield {**item, "labelled": True}
+
+    sim = al.simulate_sync(runner(pipeline), ["Can you see this?"], seed=1)
+    conv = sim.calls[0].session.conversation
+    end = next(e for e in sim.events if e.name == "session_end")
+    assert len(seen) == conv.frames_seen == pytest.approx(end.t_ms / 500, abs=1.5)
+    assert seen == sorted(seen) and seen[1] - seen[0] == 500
+    assert conv.latest_frame["labelled"] and conv.latest_frame["gray"].shape == (48, 64)
+    links = [e for e in sim.events if e.name == "hook_call" and e.hook == "vision_frame"]
+    assert [e.handler.split(".")[-1] for e in links] == ["grayscale", "annotate"]

@@ -1,0 +1,102 @@
+"""Simulator throughput: 20-turn simulated calls per second on one core, against the bare
+virtual loop measured in the same run.
+
+Run with ``make bench`` (or ``.venv/bin/python bench/bench_simulation.py``). agentlab runs
+``al.simulate_sync`` with a no-op observer on every canonical event (the simulation's own
+event sink) and no user hooks. The *bare* baseline is the same calls with nothing but the
+timers: each turn waits out the same cascade stages (caller speech, transport, VAD, STT,
+endpointing, LLM, TTS, output) on the same virtual-time loop, with no events, hooks,
+streams or audio. Prints calls/s for both, their ratio, the speed-up over real time, and
+writes ``bench/results/simulation.json``. Compare the ratio, not the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import agentlab as al
+from agentlab.clock import run_virtual
+
+TURNS = 20
+TARGET_CALLS_PER_S = 1_500
+RESULTS = Path(__file__).parent / "results" / "simulation.json"
+SCRIPT = [f"This is caller turn number {i} asking about my order status today."
+          for i in range(TURNS)]
+# Stage waits per turn in the bare baseline: pause, speech, transport+vad, stt,
+# endpointing, ttft, llm rest, ttfb, output, playout.
+BARE_WAITS_MS = (600, 3600, 300, 50, 300, 550, 200, 90, 100, 4000)
+
+
+async def _bare_calls(calls: int, concurrency: int = 256) -> float:
+    """Virtual ms simulated; the calls only wait out their stages."""
+    pending = iter(range(calls))
+    total_ms = [0.0]
+
+    async def worker():
+        for i in pending:
+            rng = np.random.default_rng([0, i])
+            jitter = rng.lognormal(0.0, 0.2, size=(TURNS, len(BARE_WAITS_MS)))
+            for turn in range(TURNS):
+                for j, ms in enumerate(BARE_WAITS_MS):
+                    await asyncio.sleep(ms * jitter[turn, j] / 1000.0)
+            total_ms[0] += 0.0
+
+    await asyncio.gather(*(worker() for _ in range(min(calls, concurrency))))
+    return total_ms[0]
+
+
+def bench_bare(calls: int) -> float:
+    t0 = time.perf_counter()
+    run_virtual(_bare_calls(calls))
+    return calls / (time.perf_counter() - t0)
+
+
+def bench_agentlab(calls: int) -> tuple[float, float]:
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    runner = al.AgentRunner(entrypoint=handle_call, agent_id="bench", pipeline=al.Pipeline())
+    t0 = time.perf_counter()
+    sim = al.simulate_sync(runner, SCRIPT, calls=calls, seed=0)
+    wall = time.perf_counter() - t0
+    ends = [e for e in sim.events if e.name == "session_end"]
+    assert len(ends) == calls and all(e.reason == "hangup" for e in ends), "calls failed"
+    virtual_s = sum(e.duration_ms for e in ends) / 1000.0
+    return calls / wall, virtual_s / wall
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if the calls/s target is missed")
+    args = parser.parse_args()
+    bare = max(bench_bare(args.calls) for _ in range(args.rounds))
+    runs = [bench_agentlab(args.calls) for _ in range(args.rounds)]
+    ours, speedup = max(runs)
+    ratio = bare / ours
+    print(f"20-turn calls/s  bare virtual loop {bare:8.0f}   agentlab {ours:8.0f}   "
+          f"bare/agentlab {ratio:.2f}x")
+    verdict = "met" if ours >= TARGET_CALLS_PER_S else "MISSED"
+    print(f"agentlab runs {speedup:,.0f}x faster than real time "
+          f"(target >= {TARGET_CALLS_PER_S} calls/s: {verdict})")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "python": sys.version.split()[0], "machine": platform.machine(), "turns": TURNS,
+        "calls": args.calls, "bare_calls_per_s": round(bare), "agentlab_calls_per_s":
+        round(ours), "bare_over_agentlab": round(ratio, 2),
+        "speedup_over_real_time": round(speedup)}, indent=2) + "\n")
+    return 1 if args.check and ours < TARGET_CALLS_PER_S else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
