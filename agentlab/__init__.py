@@ -10,7 +10,7 @@ Example
 ... async def redact(data): return data["text"].replace("SSN", "[REDACTED]")
 """
 
-from . import events, sim
+from . import datasets, events, sim
 from .components import available_profiles, load_profile
 from .errors import (
     AgentlabError,
@@ -32,6 +32,8 @@ from .runtime import (
     simulate,
     simulate_sync,
 )
+from .runtime.tools import Tool, tool
+from .scenarios import Scenario
 
 __version__ = "0.1.0"
 
@@ -40,5 +42,6 @@ __all__ = [
     "FrameworkHooks", "HookError", "HookPayload", "HookReplacedWarning",
     "HookSignatureError", "Pipeline", "Session", "UnknownHookError", "__version__",
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
-    "simulate", "simulate_sync", "available_profiles", "load_profile",
+    "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",
+    "Scenario", "Tool", "tool",
 ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,37 +29,19 @@ import numpy as np
 
 from .. import events as ev
 from ..components import LLM, STT, TTS, Profile, VideoFrame
+from .caller import CallerTurn, CallPlan
+from .tool_calls import run_tool_calls
 
 CASCADE_SEGMENTS = ("vad", "stt", "endpointing", "user_hooks", "llm_ttft", "tools",
                     "llm_rest", "llm_hooks", "tts_ttfb", "output", "other")
 # The seed's realtime segments, plus the time blocking user_turn hooks hold the response
 # (the app sends response.create after them) and the residual.
-S2S_SEGMENTS = ("client_to_backend", "backend_to_model", "user_hooks", "model_processing",
-                "model_to_backend", "backend_to_client", "other")
+S2S_SEGMENTS = ("client_to_backend", "backend_to_model", "user_hooks", "tools",
+                "model_processing", "model_to_backend", "backend_to_client", "other")
 
 
 class CallEnded(Exception):
     """Raised inside the conversation when the call has ended (hang-up, end(), transfer)."""
-
-
-@dataclass
-class CallerTurn:
-    """One scripted caller turn: what is said, the pause before it (ms after the agent
-    finished), and optionally a barge-in (start speaking this many ms into the agent's
-    previous reply)."""
-
-    text: str
-    pause_ms: float = 600.0
-    barge_in_ms: float | None = None
-    words_per_s: float = 2.5
-
-    @classmethod
-    def coerce(cls, item: Any) -> CallerTurn:
-        if isinstance(item, CallerTurn):
-            return item
-        if isinstance(item, str):
-            return cls(item)
-        return cls(**item)
 
 
 @dataclass
@@ -85,6 +68,7 @@ class TurnInstants:
     first_token: float = math.nan
     text_ready: float = math.nan
     chain_ms: float = 0.0
+    tools_ms: float = 0.0
     tts_request: float = math.nan
     tts_first_audio: float = math.nan
     agent_speech_start: float = math.nan
@@ -99,8 +83,10 @@ class TurnInstants:
             "stt": max(0.0, self.stt_final - self.vad_stop),
             "endpointing": self.commit - heard,
             "user_hooks": self.llm_request - self.commit,
-            "llm_ttft": self.first_token - self.llm_request,
-            "tools": 0.0,
+            # the model's time to first token, over the request before the tools and
+            # the one after them; the tools' own time is its own segment
+            "llm_ttft": self.first_token - self.llm_request - self.tools_ms,
+            "tools": self.tools_ms,
             "llm_rest": self.text_ready - self.chain_ms - self.first_token,
             "llm_hooks": self.chain_ms,
             "tts_ttfb": self.tts_first_audio - self.tts_request,
@@ -118,7 +104,7 @@ class Conversation:
     """Plays a caller script against one session on the running (virtual) loop."""
 
     session: Any
-    script: list[CallerTurn]
+    plan: CallPlan
     profile: Profile
     rng: np.random.Generator
     stt: STT = field(default_factory=STT)
@@ -127,6 +113,7 @@ class Conversation:
     vad_silence_ms: float | None = None
     endpointing_ms: Any = None
     silence_timeout_ms: float = 8000.0
+    tools: dict = field(default_factory=dict)   # the runner's @al.tool functions by name
     ending: str | None = None
     final_state: str = "ended"
     _waiters: set = field(default_factory=set)  # every task's pending sleep, for end()
@@ -181,11 +168,9 @@ class Conversation:
         camera = getattr(self.session.pipeline, "vision", None)
         video = asyncio.ensure_future(self.watch(camera)) if camera is not None else None
         try:
-            interrupted = False
-            for i, turn in enumerate(self.script):
-                nxt = self.script[i + 1] if i + 1 < len(self.script) else None
-                self.barge_after_ms = nxt.barge_in_ms if nxt is not None else None
-                interrupted = await self.user_turn(turn, skip_pause=interrupted)
+            if self.plan.greeting:
+                await self.session.say(self.plan.greeting)
+            await self.play_script()
             await self.sleep(500.0)  # the caller listens to the end, then hangs up
             self.end("hangup")
         except CallEnded:
@@ -194,11 +179,92 @@ class Conversation:
             self.final_state = "failed"
             self.ending = self.ending or "error"
             await bus.emit_error("session", err, severity="fatal")
+        _resolve_all(self)  # sub-agents and memory stop with the call
+        await asyncio.gather(*self._background, return_exceptions=True)
         if video is not None:
             await asyncio.gather(video, return_exceptions=True)
         await bus.emit(ev.SessionEnd, self.ending or "hangup", self.final_state, self.now())
         self.finished.set()
         await bus.drain()
+
+    async def play_script(self) -> None:
+        """The caller's turns in order; silent turns wait; when the script runs out the
+        caller answers the agent's follow-up questions from its rules, then hangs up."""
+        persona, turns = self.plan.persona, list(self.plan.turns)
+        interrupted, follow_ups, i = False, 0, 0
+        while True:
+            if i == len(turns):
+                answer = self.plan.follow_up(self.last_reply) \
+                    if follow_ups < persona.max_follow_ups else None
+                if answer is None:
+                    return
+                follow_ups += 1
+                turns.append(CallerTurn(answer, persona.pause_ms, None, persona.words_per_s))
+            turn = turns[i]
+            i += 1
+            if not turn.text:  # the caller says nothing for the turn's pause
+                await self.wait_for_caller_turn(turn)
+                interrupted = False
+                continue
+            self.barge_after_ms = self._barge_in(turns[i] if i < len(turns) else None)
+            interrupted = await self.user_turn(turn, skip_pause=interrupted)
+            await self.after_reply(turn)
+
+    def _barge_in(self, nxt: CallerTurn | None) -> float | None:
+        """When the caller will talk over the coming reply: scripted, or the persona's
+        habit (drawn only when it has one, so scripts without it draw nothing)."""
+        if nxt is None or not nxt.text:
+            return None
+        if nxt.barge_in_ms is not None:
+            return nxt.barge_in_ms
+        p = self.plan.persona
+        if p.barge_in_probability > 0 and self.rng.random() < p.barge_in_probability:
+            return p.barge_in_ms
+        return None
+
+    async def after_reply(self, turn: CallerTurn) -> None:
+        """Background work the agent starts after a turn, then the turn's action."""
+        behaviour, done = self.plan.agent, self.turn_count
+        every = behaviour.memory_every_turns
+        if every and done % every == 0:
+            self._start(self.extract_memory(self.user_texts[-every:], behaviour.memory_ms))
+        for sub in behaviour.subagents:
+            if sub.after_turn == done:
+                self._start(self.run_subagent(sub))
+        if turn.action:
+            kind, _, target = turn.action.partition(":")
+            if kind == "transfer_human":
+                await self.session.transfer_to_human(target or "default")
+            elif kind == "transfer_agent":
+                await self.session.transfer_to_agent(target or "agent")
+            elif kind == "end":
+                await self.session.end("ended")
+            elif kind == "hangup":
+                self.end("hangup")
+            await self.sleep(0)  # raises CallEnded if the action ended the call
+
+    def _start(self, coro: Any) -> None:
+        self._background.append(asyncio.ensure_future(coro))
+
+    async def extract_memory(self, texts: list[str], duration_ms: float) -> None:
+        start = self.now()
+        try:
+            await self.sleep(duration_ms)
+        except CallEnded:
+            return
+        facts = sum(1 for t in texts if _FACT.search(t))
+        ctx = self.session.bus.context
+        await self.session.bus.emit(ev.MemoryExtraction, getattr(ctx, "user_number", ""),
+                                    facts, self.now() - start)
+
+    async def run_subagent(self, sub: Any) -> None:
+        for step in range(1, sub.steps + 1):
+            try:
+                await self.sleep(sub.step_ms)
+            except CallEnded:
+                return
+            await self.session.bus.emit(ev.SubagentStep, sub.name, step, sub.tokens_per_step,
+                                        sub.tool_calls)
 
     async def user_turn(self, turn: CallerTurn, skip_pause: bool = False) -> bool:
         """Play one caller turn and the agent's reply; True if the caller barged in."""
@@ -219,6 +285,12 @@ class Conversation:
             await bus.emit(ev.SttPartial, " ".join(words[:n]))
         await self.sleep(speak_ms - spoken)
         await bus.emit(ev.UserSpeechEnd)
+        self.user_texts.append(turn.text)
+        self.current = turn
+        patience = self.plan.persona.patience_ms
+        if patience is not None:  # the caller hangs up if the answer takes too long
+            self._patience = asyncio.get_running_loop().call_later(
+                patience / 1000.0, self.end, "hangup")
         if s2s:
             return await self.realtime_turn(turn)
         return await self.cascade_turn(turn, speak_ms)
@@ -306,15 +378,21 @@ class Conversation:
         await bus.emit(ev.UserTurn, transcript)
         await stage("user_hooks")
         await bus.emit(ev.LlmRequest)
-        raw = await self.session.dialog_machine.reply(transcript, self.rng, self.llm)
+        raw, steps = await self.session.dialog_machine.respond(
+            transcript, self.rng, self.llm, turn.reply, turn.tool_calls)
+        if steps:
+            await run_tool_calls(self, steps)
+        await stage("tools")
         tokens_in, tokens_out = self._usage(transcript, raw)
         await stage("model_processing", draw("model_processing_ms"))
         await bus.emit(ev.LlmFirstToken)
         await stage("model_to_backend", draw("model_to_backend_ms"))
         await stage("backend_to_client", draw("backend_to_client_ms"))
         start = self.now()
+        self._answered()
         await bus.emit(ev.AgentSpeechStart, "reply")
         self.spoken.append(raw)
+        self.last_reply = raw
         # the model streams its reply faster than it is spoken: the full text is known
         # once it has generated, and the audio plays out at the speaking rate
         await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
@@ -360,7 +438,8 @@ class Conversation:
         return d(self.rng) if callable(d) else float(d)
 
     async def wait_for_caller_turn(self, turn: CallerTurn) -> None:
-        """The caller's pause before speaking; fires ``silence`` if it outlasts the timeout."""
+        """The caller's pause before speaking; ``silence`` fires once if it lasts
+        ``silence_timeout_ms`` (the configured quiet time)."""
         pause = turn.pause_ms
         if pause > self.silence_timeout_ms:
             await self.sleep(self.silence_timeout_ms)
@@ -368,22 +447,38 @@ class Conversation:
             pause -= self.silence_timeout_ms
         await self.sleep(pause)
 
-    # -- the agent's reply ---------------------------------------------------------------
     async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
         session, bus, rng = self.session, self.session.bus, self.rng
         inst.llm_request = self.now()
         await bus.emit(ev.LlmRequest)
         machine = session.dialog_machine
-        raw = await machine.reply(transcript, rng, self.llm)
+        turn = self.current
+        raw, steps = await machine.respond(transcript, rng, self.llm, turn.reply,
+                                           turn.tool_calls)
         tokens_in, tokens_out = self._usage(transcript, raw)
         tps = self.draw("llm_tokens_per_s")
-        await self.sleep(self.draw("llm_ttft_ms") - (self.now() - inst.llm_request))
+        if steps:  # the model answers with tool calls first, then a second request
+            await self.sleep(self.draw("llm_ttft_ms") - (self.now() - inst.llm_request))
+            t0 = self.now()
+            await run_tool_calls(self, steps)
+            inst.tools_ms = self.now() - t0
+            await self.sleep(self.draw("llm_ttft_ms"))
+        else:
+            await self.sleep(self.draw("llm_ttft_ms") - (self.now() - inst.llm_request))
         inst.first_token = self.now()
         await bus.emit(ev.LlmFirstToken)
         queue: asyncio.Queue = asyncio.Queue()
+        closed = False
         buffered = bus.has_handlers("pipeline.llm")
 
         async def generate() -> str:
+            try:
+                return await produce()
+            finally:  # however generation ends (the call may end mid-way), close the text
+                if not closed:
+                    queue.put_nowait(None)
+
+        async def produce() -> str:
             if buffered:  # llm hooks need the full response: that wait is the cost
                 await self.sleep(1000.0 * tokens_out / tps)
                 await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
@@ -400,7 +495,10 @@ class Conversation:
                         inst.text_ready = self.now()
                     queue.put_nowait(sentence + " ")
                 await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
+            nonlocal closed
+            closed = True
             queue.put_nowait(None)
+            self.last_reply = final
             await bus.emit(ev.AgentTurn, final)
             return final
 
@@ -465,6 +563,7 @@ class Conversation:
                     await self.sleep(out_ms)
                     if inst is not None:
                         inst.agent_speech_start = self.now()
+                        self._answered()
                     await bus.emit(ev.AgentSpeechStart, source)
                     if source == "reply" and self.barge_after_ms is not None:
                         self.barge_in_at_ms = self.now() + self.barge_after_ms
@@ -488,6 +587,16 @@ class Conversation:
     spoken: list[str] = field(default_factory=list)
     barge_in_at_ms: float | None = None
     barge_after_ms: float | None = None
+    last_reply: str = ""
+    current: CallerTurn | None = None
+    user_texts: list[str] = field(default_factory=list)
+    _background: list = field(default_factory=list)
+    _patience: Any = None
+
+    def _answered(self) -> None:
+        if self._patience is not None:
+            self._patience.cancel()
+            self._patience = None
 
     async def _barge_before(self, playhead: float) -> bool:
         """True (after waiting until then) if the caller barges in before ``playhead``."""
@@ -497,6 +606,14 @@ class Conversation:
         self.barge_in_at_ms = None
         await self.sleep(at - self.now())
         return True
+
+
+_FACT = re.compile(r"\b(my|i'm|i am|we|our)\b|\d", re.IGNORECASE)
+
+
+def _resolve_all(conv: Conversation) -> None:
+    for fut in list(conv._waiters):
+        _resolve(fut)
 
 
 def _resolve(fut: asyncio.Future) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ..scenarios.model import ToolStep
+
 
 class DialogMachine:
     """Decides what the agent says. ``flow`` is a callable ``flow(text, context) -> str``
@@ -32,6 +34,15 @@ class DialogMachine:
         self.pending_context.append(text)
 
     async def reply(self, user_text: str, rng: np.random.Generator, default_llm: Any) -> str:
+        """The reply text only (see :meth:`respond`)."""
+        return (await self.respond(user_text, rng, default_llm))[0]
+
+    async def respond(self, user_text: str, rng: np.random.Generator, default_llm: Any,
+                      scripted: str | None = None,
+                      tool_calls: tuple = ()) -> tuple[str, tuple[ToolStep, ...]]:
+        """The reply and the tool calls to make first. The flow decides if it has an
+        answer; else the scenario's scripted reply; else the LLM. A callable flow may
+        return ``{"text": ..., "tool_calls": [{"name": ..., "args": {...}}]}``."""
         context = tuple(self.pending_context)
         self.pending_context.clear()
         self.requests.append((user_text, context))
@@ -40,11 +51,18 @@ class DialogMachine:
             low = user_text.lower()
             for key, answer in flow.items():
                 if key.lower() in low:
-                    return answer
+                    return answer, tuple(tool_calls)
             flow = None
         if callable(flow):
             out = flow(user_text, context)
-            return await out if inspect.isawaitable(out) else out
+            out = await out if inspect.isawaitable(out) else out
+            if isinstance(out, dict):
+                steps = tuple(ToolStep(c["name"], dict(c.get("args", {})))
+                              for c in out.get("tool_calls", ()))
+                return str(out.get("text", "")), steps
+            return out, tuple(tool_calls)
+        if scripted is not None:
+            return scripted, tuple(tool_calls)
         llm = self.llm if hasattr(self.llm, "reply") else default_llm
-        return llm.reply(user_text, rng)
+        return llm.reply(user_text, rng), tuple(tool_calls)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..hooks import FrameworkHooks, HookRegistry, Scope
 from .session import Session
+from .tools import as_tools
 
 
 @dataclass
@@ -36,8 +37,9 @@ class AgentRunner:
 
     def __init__(self, entrypoint: Callable[[CallContext], Awaitable[None]],
                  agent_id: str = "agent", pipeline: Any = None,
-                 hooks: FrameworkHooks | dict | None = None):
+                 hooks: FrameworkHooks | dict | None = None, tools: Any = None):
         self.entrypoint = entrypoint
+        self.tools = as_tools(tools)  # @al.tool functions the agent may call, by name
         self.agent_id = agent_id
         self.pipeline = pipeline
         self.hook_registry = HookRegistry(Scope.RUNNER, "AgentRunner")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,9 +11,11 @@ import numpy as np
 
 from .. import events as ev
 from ..clock import run_in_thread, run_virtual
-from ..components import LLM, STT, TTS, load_profile
+from ..components import LLM, STT, TTS, Profile, load_profile
 from ..errors import AgentlabError, ConfigError
-from .conversation import CallerTurn, Conversation
+from ..scenarios.model import Persona, Scenario
+from .caller import CallerTurn, CallPlan
+from .conversation import Conversation
 from .runner import AgentRunner, CallContext
 from .session import Session
 
@@ -33,6 +35,8 @@ class CallResult:
     reason: str
     spoken: list[str]
     session: Session = field(repr=False)
+    scenario_id: str = ""
+    repeat: int = 0
 
 
 @dataclass
@@ -47,21 +51,32 @@ class Simulation:
         """One row per completed turn with its segments (a pandas DataFrame)."""
         import pandas as pd
 
+        scenario = {c.session_id: c.scenario_id for c in self.calls}
         rows = []
         for e in self.events:
             if e.name == "turn_end":
                 row = {"session_id": e.session_id, "turn_id": e.turn_id,
                        "total_e2e_ms": e.total_e2e_ms, "interrupted": e.interrupted}
                 row.update({f"{k}_ms": v for k, v in e.segments})
+                row["scenario_id"] = scenario.get(e.session_id, "")
                 rows.append(row)
         return pd.DataFrame(rows)
 
 
-async def _run_call(runner: AgentRunner, index: int, script: Sequence[CallerTurn],
-                    seed: int, profile, strict: bool, max_call_s: float, grace_s: float,
-                    sink: list) -> CallResult:
+@dataclass(frozen=True)
+class _Call:
+    """One call to simulate: its index (which fixes its random stream), plan and profile."""
+
+    index: int
+    plan: CallPlan
+    profile: Profile
+    repeat: int = 0
+
+
+async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
+                    max_call_s: float, grace_s: float, sink: list) -> CallResult:
     loop = asyncio.get_running_loop()
-    pipeline = runner.pipeline
+    pipeline, index = runner.pipeline, call.index
     rng = np.random.default_rng([seed, index])
     session = Session(session_id=f"{runner.agent_id}-{seed}-{index}", pipeline=pipeline,
                       strict=strict)
@@ -72,13 +87,14 @@ async def _run_call(runner: AgentRunner, index: int, script: Sequence[CallerTurn
                            clock_ms=_call_clock_ms(loop))
     bus.subscribe(sink.append)
     conv = Conversation(
-        session, list(script), profile, rng,
+        session, call.plan, call.profile, rng,
         stt=_simulated(pipeline.stt, STT),
         llm=_simulated(pipeline.llm, LLM),
         tts=_simulated(pipeline.tts, TTS),
         vad_silence_ms=getattr(getattr(pipeline, "vad", None), "silence_ms", None),
         endpointing_ms=getattr(getattr(pipeline, "turn_detector", None), "delay_ms", None),
         silence_timeout_ms=getattr(pipeline, "options", {}).get("silence_timeout_ms", 8000.0),
+        tools=runner.tools,
     )
     session.conversation = conv
     bus.now_ms()  # the session clock starts when the call is dispatched
@@ -109,7 +125,7 @@ async def _run_call(runner: AgentRunner, index: int, script: Sequence[CallerTurn
         await bus.emit_error("entrypoint", err, severity="fatal")
     await bus.drain()
     return CallResult(session.session_id, index, conv.final_state, conv.ending or "",
-                      conv.spoken, session)
+                      conv.spoken, session, call.plan.scenario_id, call.repeat)
 
 
 def _call_clock_ms(loop: asyncio.AbstractEventLoop):
@@ -142,62 +158,104 @@ def _script_for(script: Any) -> list[CallerTurn]:
                           f"optional 'pause_ms', 'barge_in_ms', 'words_per_s' ({err}).") from err
 
 
-async def _simulate(runner: AgentRunner, script: Any, calls: int, seed: int, profile: Any,
-                    strict: bool, max_call_s: float, grace_s: float,
-                    concurrency: int) -> Simulation:
-    turns = _script_for(script)
-    prof = load_profile(profile or getattr(runner.pipeline, "options", {}).get("profile")
-                        or DEFAULT_PROFILE)
-    sinks: list[list] = [[] for _ in range(calls)]
-    results: list[CallResult | None] = [None] * calls
-    pending = iter(range(calls))
+def _plan_calls(runner: AgentRunner, script: Any, scenarios: Any, calls: int | None,
+                repeats: int, profile: Any) -> list[_Call]:
+    """The calls to run, in order: each scenario ``repeats`` times, or ``calls`` copies of
+    one script. The profile is the one asked for, else the scenario's, else the
+    pipeline's, else the default."""
+    fallback = getattr(runner.pipeline, "options", {}).get("profile") or DEFAULT_PROFILE
+    profiles: dict[Any, Profile] = {}
+
+    def profile_for(plan: CallPlan) -> Profile:
+        key = profile if profile is not None else (plan.profile or fallback)
+        if isinstance(key, dict):
+            return load_profile(key)
+        if key not in profiles:
+            profiles[key] = load_profile(key)
+        return profiles[key]
+
+    if scenarios is None:
+        # a plain script is played as written: no improvised follow-up answers
+        plan = CallPlan(_script_for(script), Persona(max_follow_ups=0))
+        return [_Call(i, plan, profile_for(plan)) for i in range(1 if calls is None else calls)]
+    if script is not None or calls is not None:
+        raise ConfigError("give either script= (with calls=) or scenarios= (with repeats=), "
+                          "not both.")
+    plans = [CallPlan.from_scenario(s) for s in _scenarios(scenarios)]
+    return [_Call(i * repeats + r, plan, profile_for(plan), r)
+            for i, plan in enumerate(plans) for r in range(repeats)]
+
+
+def _scenarios(value: Any) -> list[Scenario]:
+    from ..scenarios import load
+
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out: list[Scenario] = []
+    for item in items:
+        found = item if isinstance(item, Scenario) else load(item)
+        out.extend(found if isinstance(found, list) else [found])
+    if not out:
+        raise ConfigError("scenarios= is empty; pass scenarios, their ids, or a dataset name.")
+    return out
+
+
+async def _simulate(runner: AgentRunner, todo: list[_Call], seed: int, strict: bool,
+                    max_call_s: float, grace_s: float, concurrency: int) -> Simulation:
+    sinks: list[list] = [[] for _ in todo]
+    results: list[CallResult | None] = [None] * len(todo)
+    pending = iter(range(len(todo)))
 
     async def worker() -> None:
         for i in pending:
-            results[i] = await _run_call(runner, i, turns, seed, prof, strict, max_call_s,
+            results[i] = await _run_call(runner, todo[i], seed, strict, max_call_s,
                                          grace_s, sinks[i])
 
     # One call at a time is fastest on virtual time: with no other call's timers in the
     # way, a call's stage waits become plain clock moves (VirtualTimeLoop.advance). More
     # at once only helps hooks that wait on threads or real I/O. Results are identical.
-    await asyncio.gather(*(worker() for _ in range(min(calls, concurrency))))
+    await asyncio.gather(*(worker() for _ in range(min(len(todo), concurrency))))
     return Simulation([e for sink in sinks for e in sink], list(results), seed)
 
 
-def _check(runner: Any, calls: int, concurrency: int = 1) -> None:
-    if not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigError(f"concurrency must be an int >= 1 (calls run at once), got "
-                          f"{concurrency!r}.")
+def _check(runner: Any, calls: int | None, repeats: int, concurrency: int) -> None:
     if not isinstance(runner, AgentRunner):
         raise ConfigError(f"simulate() takes an al.AgentRunner, got {type(runner).__name__}.")
     if runner.pipeline is None:
         raise ConfigError("the runner has no pipeline: pass pipeline=al.Pipeline(...) to "
                           "al.AgentRunner.")
-    if calls < 1:
-        raise ConfigError(f"calls must be >= 1, got {calls}.")
+    for name, value in (("calls", calls), ("repeats", repeats), ("concurrency", concurrency)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ConfigError(f"{name} must be an int >= 1, got {value!r}.")
 
 
-def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *, calls: int = 1,
-                  seed: int = 0, profile: Any = None, strict: bool = False,
-                  max_call_s: float = 1800.0, grace_s: float = 5.0,
-                  concurrency: int = 1) -> Simulation:
-    """Simulate ``calls`` calls of ``script`` through ``runner`` on virtual time.
-
-    For scripts and tests; in a notebook use ``await al.simulate(...)``.
+_DOC = """Simulate calls through ``runner`` on virtual time.
 
     Parameters
     ----------
     script: caller turns (strings or dicts with ``text``, ``pause_ms``, ``barge_in_ms``,
-        ``words_per_s``); a short order-status call by default.
-    calls, seed: call ``i`` draws from ``numpy.random.default_rng([seed, i])``, so a seed
-        fixes every event, field for field.
+        ``words_per_s``) played ``calls`` times; a short order-status call by default.
+    scenarios: instead of a script: scenarios (``al.datasets.load(...)``), their ids, a
+        dataset name or a file, each played ``repeats`` times.
+    seed: call ``i`` draws from ``numpy.random.default_rng([seed, i])``, so a seed fixes
+        every event, field for field.
     profile: a bundled latency profile name (``al.available_profiles()``), a JSON path, a
         dict or a Profile; a ``speech-to-speech`` profile runs realtime-model turns.
+        Default: the scenario's, else the pipeline's ``profile=`` option, else
+        ``deepgram-gpt4o-cartesia-webrtc``.
     strict: re-raise hook exceptions instead of recording them as ``error`` events.
     max_call_s, grace_s: virtual-time limit per call; how long an entrypoint may run on
         after its session ended before it is cancelled.
     concurrency: calls run at once; 1 is fastest, raise it when hooks wait on threads or
         real I/O. Results do not depend on it.
+    """
+
+
+def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *,
+                  scenarios: Any = None, calls: int | None = None, repeats: int = 1,
+                  seed: int = 0, profile: Any = None, strict: bool = False,
+                  max_call_s: float = 1800.0, grace_s: float = 5.0,
+                  concurrency: int = 1) -> Simulation:
+    """For scripts and tests; in a notebook use ``await al.simulate(...)``.
 
     Example
     -------
@@ -208,23 +266,29 @@ def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *, calls:
     >>> sim.calls[0].final_state
     'ended'
     """
-    _check(runner, calls, concurrency)
+    _check(runner, calls, repeats, concurrency)
+    todo = _plan_calls(runner, script, scenarios, calls, repeats, profile)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return run_virtual(_simulate(runner, script, calls, seed, profile, strict,
-                                     max_call_s, grace_s, concurrency))
+        return run_virtual(_simulate(runner, todo, seed, strict, max_call_s, grace_s,
+                                     concurrency))
     raise AgentlabError("simulate_sync() cannot run inside a running event loop (a notebook "
                         "cell): use `await al.simulate(...)` there.")
 
 
-async def simulate(runner: AgentRunner, script: Iterable | None = None, *, calls: int = 1,
+async def simulate(runner: AgentRunner, script: Iterable | None = None, *,
+                   scenarios: Any = None, calls: int | None = None, repeats: int = 1,
                    seed: int = 0, profile: Any = None, strict: bool = False,
                    max_call_s: float = 1800.0, grace_s: float = 5.0,
                    concurrency: int = 1) -> Simulation:
     """``await al.simulate(...)`` from a running loop (Jupyter): the virtual loop runs in a
-    worker thread; cancelling the cell stops it promptly. Same arguments as
-    :func:`simulate_sync`."""
-    _check(runner, calls, concurrency)
-    return await run_in_thread(lambda: _simulate(runner, script, calls, seed, profile,
-                                                 strict, max_call_s, grace_s, concurrency))
+    worker thread; cancelling the cell stops it promptly."""
+    _check(runner, calls, repeats, concurrency)
+    todo = _plan_calls(runner, script, scenarios, calls, repeats, profile)
+    return await run_in_thread(lambda: _simulate(runner, todo, seed, strict, max_call_s,
+                                                 grace_s, concurrency))
+
+
+simulate_sync.__doc__ = _DOC + simulate_sync.__doc__
+simulate.__doc__ = simulate.__doc__ + "\n\n    " + _DOC

@@ -213,9 +213,9 @@ def test_advance_moves_the_clock_only_when_nothing_else_could_run():
 def test_speech_to_speech_turns_use_the_realtime_segments():
     sim = al.simulate_sync(runner(), calls=5, seed=2, profile="speech-to-speech-realtime")
     turns = sim.turns()
-    segs = ["client_to_backend_ms", "backend_to_model_ms", "user_hooks_ms",
+    segs = ["client_to_backend_ms", "backend_to_model_ms", "user_hooks_ms", "tools_ms",
             "model_processing_ms", "model_to_backend_ms", "backend_to_client_ms", "other_ms"]
-    assert list(turns.columns[4:]) == segs
+    assert list(turns.columns[4:-1]) == segs
     assert (turns[segs].sum(axis=1) - turns.total_e2e_ms).abs().max() < 1e-6
     assert turns.other_ms.abs().max() < 1e-6
     # realtime voice-to-voice is ~1.15 s median (REFERENCE §1), faster than the cascade

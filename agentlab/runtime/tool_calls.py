@@ -1,0 +1,66 @@
+"""Running the agent's tool calls inside a simulated turn.
+
+A call runs the runner's real ``@al.tool`` function of that name if there is one (on the
+session clock, with its timeout), else the scenario's simulated stand-in (its latency,
+result or error). Either way ``tool_call`` fires before it runs and ``tool_result`` after
+it completes, errors or is cancelled; an error or a timeout also becomes an ``error`` event
+(component ``tool:<name>``), and the call goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .. import events as ev
+from ..scenarios.model import SimulatedTool, ToolStep
+from .tools import Tool
+
+
+async def run_tool_calls(conv: Any, steps: tuple[ToolStep, ...]) -> list[dict]:
+    """Run ``steps`` in order; returns one {name, status, result, error} per call."""
+    bus = conv.session.bus
+    outcomes = []
+    for k, step in enumerate(steps):
+        call_id = f"{bus.session_id}-t{bus.turn_id}-{k}"
+        await bus.emit(ev.ToolCall, call_id, step.name, dict(step.args),
+                       bus.context.agent_id if bus.context is not None else "")
+        start = conv.now()
+        status, result, error = await _execute(conv, step)
+        await bus.emit(ev.ToolResult, call_id, step.name, result, status,
+                       conv.now() - start, error)
+        if error is not None:
+            await bus.emit_error(f"tool:{step.name}", error,
+                                 severity="warn" if status == "cancelled" else "error")
+        outcomes.append({"name": step.name, "status": status, "result": result,
+                         "error": error})
+    conv.session.data.setdefault("tool_results", []).extend(outcomes)
+    return outcomes
+
+
+async def _execute(conv: Any, step: ToolStep) -> tuple[str, Any, str | None]:
+    real: Tool | None = conv.tools.get(step.name)
+    declared: SimulatedTool | None = conv.plan.tools.get(step.name)
+    if real is not None:
+        timeout = real.timeout_s
+        if timeout is None and declared is not None and declared.timeout_ms is not None:
+            timeout = declared.timeout_ms / 1000.0
+        try:
+            return "completed", await asyncio.wait_for(real(**step.args), timeout), None
+        except TimeoutError:
+            return "cancelled", None, f"{step.name} timed out after {timeout:g} s"
+        except Exception as err:  # a failing tool is reported, not fatal to the call
+            return "error", None, f"{type(err).__name__}: {err}"
+    if declared is None:
+        return "error", None, (f"no tool named {step.name!r}: register it with "
+                               f"al.AgentRunner(tools=[...]) or declare it under the "
+                               f"scenario's 'tools'")
+    timeout_ms = declared.timeout_ms
+    if timeout_ms is not None and declared.latency_ms > timeout_ms:
+        await conv.sleep(timeout_ms)
+        return "cancelled", None, f"{step.name} timed out after {timeout_ms / 1000:g} s"
+    await conv.sleep(declared.latency_ms)
+    error = step.error or declared.error
+    if error is not None:
+        return "error", None, error
+    return "completed", declared.result if step.result is ... else step.result, None

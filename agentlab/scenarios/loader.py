@@ -1,0 +1,115 @@
+"""Finding and loading datasets: bundled scenario sets, converted real dialogs, profiles.
+
+A dataset is a folder under ``datasets/`` with a ``dataset.yaml`` (name, description,
+source, license) and scenario files (YAML or JSON, one scenario or a list each).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+from . import taskmaster
+from .model import Scenario
+
+DATASET_DIR = Path(__file__).resolve().parents[2] / "datasets"
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read it ({err.strerror}).") from None
+    try:
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()} ({err}).") from None
+
+
+def load_file(path: str | Path) -> list[Scenario]:
+    """Every scenario in one file: a scenario, a list of them, or Taskmaster dialogs."""
+    path = Path(path)
+    data = _read(path)
+    if taskmaster.is_taskmaster(data):
+        data = taskmaster.convert(data, path.name)
+    items = data if isinstance(data, list) else [data]
+    where = path.name
+    return [Scenario.from_dict(item, where if len(items) == 1 else f"{where}[{i}]")
+            for i, item in enumerate(items)]
+
+
+def load_folder(folder: Path) -> list[Scenario]:
+    files = sorted(p for p in folder.iterdir()
+                   if p.suffix in SCENARIO_SUFFIXES and p.stem != "dataset")
+    scenarios = [s for f in files for s in load_file(f)]
+    seen: dict[str, int] = {}
+    for s in scenarios:
+        seen[s.id] = seen.get(s.id, 0) + 1
+    dupes = [k for k, n in seen.items() if n > 1]
+    if dupes:
+        raise ConfigError(f"{folder}: scenario ids must be unique; repeated: "
+                          f"{', '.join(dupes[:5])}.")
+    return scenarios
+
+
+def _datasets() -> dict[str, Path]:
+    return {p.name: p for p in sorted(DATASET_DIR.iterdir())
+            if p.is_dir() and (p / "dataset.yaml").exists()}
+
+
+def load(name_or_path: str | Path) -> Scenario | list[Scenario]:
+    """A bundled dataset by name (a list of scenarios), a bundled scenario by id, or a
+    file or folder of your own.
+
+    >>> import agentlab as al
+    >>> al.datasets.load("silent-caller").expected.outcome
+    'hangup'
+    """
+    path = Path(name_or_path)
+    if path.exists():
+        found = load_folder(path) if path.is_dir() else load_file(path)
+        return found[0] if path.is_file() and len(found) == 1 else found
+    sets = _datasets()
+    if str(name_or_path) in sets:
+        return load_folder(sets[str(name_or_path)])
+    for folder in sets.values():
+        for s in _scenario_index(folder):
+            if s == str(name_or_path):
+                return next(x for x in load_folder(folder) if x.id == s)
+    raise ConfigError(f"no dataset or scenario {str(name_or_path)!r}: datasets are "
+                      f"{', '.join(sets)}; see al.datasets.list(), or pass a file path.")
+
+
+def _scenario_index(folder: Path) -> list[str]:
+    return [s.id for s in load_folder(folder)] if folder.name == "scenarios" else []
+
+
+def list_datasets():
+    """Every bundled dataset and latency profile with its size, source and license."""
+    import pandas as pd
+
+    from ..components.profiles import PROFILE_DIR
+
+    rows = []
+    for name, folder in _datasets().items():
+        meta = _read(folder / "dataset.yaml") or {}
+        files = [p for p in folder.iterdir() if p.is_file()]
+        rows.append({"name": name, "kind": meta.get("kind", "scenarios"),
+                     "items": len(load_folder(folder)),
+                     "size_kb": round(sum(p.stat().st_size for p in files) / 1024, 1),
+                     "description": meta.get("description", ""),
+                     "source": meta.get("source", ""), "license": meta.get("license", "")})
+    for path in sorted(PROFILE_DIR.glob("*.json")):
+        meta = json.loads(path.read_text())
+        rows.append({"name": path.stem, "kind": "latency profile",
+                     "items": len(meta.get("stages", {})),
+                     "size_kb": round(path.stat().st_size / 1024, 1),
+                     "description": meta.get("description", ""),
+                     "source": "; ".join(f"{k}: {v}" for k, v in meta.get("sources", {}).items()),
+                     "license": meta.get("license", "Apache-2.0")})
+    return pd.DataFrame(rows)
