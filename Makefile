@@ -26,11 +26,12 @@ demo: $(VENV)/.core
 # pytest exits 5 when it collects nothing; make treats any non-zero exit as a failure.
 test: $(VENV)/.dev
 	$(BIN)/ruff check agentlab tests bench
-	$(BIN)/python -m pytest
+	MPLBACKEND=Agg $(BIN)/python -m pytest
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_dispatch.py
 	$(BIN)/python bench/bench_simulation.py
+	$(BIN)/python bench/bench_recorder.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check agentlab tests bench

@@ -22,6 +22,7 @@ from .errors import (
     UnknownHookError,
 )
 from .hooks import FrameworkHooks, HookPayload, hook_table, run_stt, run_tts
+from .recorder import Recorder, Store
 from .runtime import (
     AgentRunner,
     CallContext,
@@ -43,5 +44,23 @@ __all__ = [
     "HookSignatureError", "Pipeline", "Session", "UnknownHookError", "__version__",
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
     "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",
-    "Scenario", "Tool", "tool",
+    "Scenario", "Tool", "tool", "Recorder", "Store", "analysis", "plot",
 ]
+
+# Imported on first use: they pull in pandas and matplotlib, which plain
+# `import agentlab` must not.
+_LAZY = ("analysis", "plot")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'agentlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

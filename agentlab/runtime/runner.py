@@ -40,6 +40,7 @@ class AgentRunner:
                  hooks: FrameworkHooks | dict | None = None, tools: Any = None):
         self.entrypoint = entrypoint
         self.tools = as_tools(tools)  # @al.tool functions the agent may call, by name
+        self.recorders: list = []  # Recorder.attach(runner): record every call
         self.agent_id = agent_id
         self.pipeline = pipeline
         self.hook_registry = HookRegistry(Scope.RUNNER, "AgentRunner")

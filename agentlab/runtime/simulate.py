@@ -46,6 +46,7 @@ class Simulation:
     events: list[ev.Event]
     calls: list[CallResult]
     seed: int
+    recorder: Any = field(default=None, repr=False)  # the recorder= passed, if any
 
     def turns(self):
         """One row per completed turn with its segments (a pandas DataFrame)."""
@@ -74,7 +75,8 @@ class _Call:
 
 
 async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
-                    max_call_s: float, grace_s: float, sink: list) -> CallResult:
+                    max_call_s: float, grace_s: float, sink: list,
+                    recorders: list) -> CallResult:
     loop = asyncio.get_running_loop()
     pipeline, index = runner.pipeline, call.index
     rng = np.random.default_rng([seed, index])
@@ -86,6 +88,10 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
     bus = session.make_bus(context=ctx, extra=[runner.hook_registry, runner.hooks],
                            clock_ms=_call_clock_ms(loop))
     bus.subscribe(sink.append)
+    for rec in recorders:
+        rec.label(session.session_id, scenario_id=call.plan.scenario_id or None, seed=seed,
+                  call_index=index, repeat=call.repeat)
+        bus.subscribe(rec)
     conv = Conversation(
         session, call.plan, call.profile, rng,
         stt=_simulated(pipeline.stt, STT),
@@ -200,7 +206,10 @@ def _scenarios(value: Any) -> list[Scenario]:
 
 
 async def _simulate(runner: AgentRunner, todo: list[_Call], seed: int, strict: bool,
-                    max_call_s: float, grace_s: float, concurrency: int) -> Simulation:
+                    max_call_s: float, grace_s: float, concurrency: int,
+                    recorder: Any = None) -> Simulation:
+    recorders = [*runner.recorders, *([recorder] if recorder is not None and
+                                      recorder not in runner.recorders else [])]
     sinks: list[list] = [[] for _ in todo]
     results: list[CallResult | None] = [None] * len(todo)
     pending = iter(range(len(todo)))
@@ -208,13 +217,15 @@ async def _simulate(runner: AgentRunner, todo: list[_Call], seed: int, strict: b
     async def worker() -> None:
         for i in pending:
             results[i] = await _run_call(runner, todo[i], seed, strict, max_call_s,
-                                         grace_s, sinks[i])
+                                         grace_s, sinks[i], recorders)
 
     # One call at a time is fastest on virtual time: with no other call's timers in the
     # way, a call's stage waits become plain clock moves (VirtualTimeLoop.advance). More
     # at once only helps hooks that wait on threads or real I/O. Results are identical.
     await asyncio.gather(*(worker() for _ in range(min(len(todo), concurrency))))
-    return Simulation([e for sink in sinks for e in sink], list(results), seed)
+    for rec in recorders:
+        rec.flush()
+    return Simulation([e for sink in sinks for e in sink], list(results), seed, recorder)
 
 
 def _check(runner: Any, calls: int | None, repeats: int, concurrency: int) -> None:
@@ -247,6 +258,8 @@ _DOC = """Simulate calls through ``runner`` on virtual time.
         after its session ended before it is cancelled.
     concurrency: calls run at once; 1 is fastest, raise it when hooks wait on threads or
         real I/O. Results do not depend on it.
+    recorder: an ``al.Recorder`` that records every event into tables (recorders
+        attached to the runner record too).
     """
 
 
@@ -254,7 +267,7 @@ def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *,
                   scenarios: Any = None, calls: int | None = None, repeats: int = 1,
                   seed: int = 0, profile: Any = None, strict: bool = False,
                   max_call_s: float = 1800.0, grace_s: float = 5.0,
-                  concurrency: int = 1) -> Simulation:
+                  concurrency: int = 1, recorder: Any = None) -> Simulation:
     """For scripts and tests; in a notebook use ``await al.simulate(...)``.
 
     Example
@@ -272,7 +285,7 @@ def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *,
         asyncio.get_running_loop()
     except RuntimeError:
         return run_virtual(_simulate(runner, todo, seed, strict, max_call_s, grace_s,
-                                     concurrency))
+                                     concurrency, recorder))
     raise AgentlabError("simulate_sync() cannot run inside a running event loop (a notebook "
                         "cell): use `await al.simulate(...)` there.")
 
@@ -281,13 +294,13 @@ async def simulate(runner: AgentRunner, script: Iterable | None = None, *,
                    scenarios: Any = None, calls: int | None = None, repeats: int = 1,
                    seed: int = 0, profile: Any = None, strict: bool = False,
                    max_call_s: float = 1800.0, grace_s: float = 5.0,
-                   concurrency: int = 1) -> Simulation:
+                   concurrency: int = 1, recorder: Any = None) -> Simulation:
     """``await al.simulate(...)`` from a running loop (Jupyter): the virtual loop runs in a
     worker thread; cancelling the cell stops it promptly."""
     _check(runner, calls, repeats, concurrency)
     todo = _plan_calls(runner, script, scenarios, calls, repeats, profile)
     return await run_in_thread(lambda: _simulate(runner, todo, seed, strict, max_call_s,
-                                                 grace_s, concurrency))
+                                                 grace_s, concurrency, recorder))
 
 
 simulate_sync.__doc__ = _DOC + simulate_sync.__doc__

@@ -1,0 +1,192 @@
+"""``al.plot``: latency plots over the recorder's tables, seaborn-shaped.
+
+Every function takes a DataFrame first and keyword options, draws into ``ax=`` (or a new
+figure's axes), returns the Axes and never calls ``plt.show()``.
+
+Example
+-------
+>>> import agentlab as al
+>>> async def handle_call(ctx): await ctx.session.run()
+>>> runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline())
+>>> rec = al.Recorder(config="base")
+>>> _ = al.simulate_sync(runner, calls=3, seed=1, recorder=rec)
+>>> ax = al.plot.segments(rec.turns, by="config")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .analysis import segment_columns
+from .errors import ConfigError
+
+# one colour per segment, stable across plots (tab20 order)
+_SEGMENT_COLOURS: dict[str, Any] = {}
+
+
+def _axes(ax: Any, figsize: tuple[float, float] = (8, 4)) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _colour(segment: str) -> Any:
+    import matplotlib
+
+    if segment not in _SEGMENT_COLOURS:
+        _SEGMENT_COLOURS[segment] = matplotlib.colormaps["tab20"](len(_SEGMENT_COLOURS) % 20)
+    return _SEGMENT_COLOURS[segment]
+
+
+def _label(col: str) -> str:
+    return col.removeprefix("seg_").removesuffix("_ms")
+
+
+def segments(turns: pd.DataFrame, by: str = "config", stat: str = "mean", *,
+             ax: Any = None) -> Any:
+    """Stacked bars of the latency segments per group (``by`` = a column such as
+    ``config`` or ``turn_id``); ``stat`` is ``mean`` (segments then add up to the mean
+    total) or ``median`` (per segment)."""
+    cols = segment_columns(turns)
+    if not cols:
+        raise ConfigError("segments() needs a turns table with seg_*_ms columns "
+                          "(al.Recorder().turns).")
+    if by not in turns.columns:
+        raise ConfigError(f"no column {by!r} to group by; try config or turn_id.")
+    data = turns.groupby(by, observed=True)[cols].agg(stat)
+    data = data.loc[:, (data.abs() > 1e-9).any()]
+    ax = _axes(ax)
+    left = np.zeros(len(data))
+    labels = [str(i) for i in data.index]
+    for col in data.columns:
+        ax.barh(labels, data[col].to_numpy(), left=left, label=_label(col),
+                color=_colour(_label(col)))
+        left += data[col].to_numpy()
+    ax.set_xlabel(f"{stat} latency (ms), user stops speaking -> agent audio starts")
+    ax.set_ylabel(by)
+    ax.invert_yaxis()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    return ax
+
+
+def ecdf(df: pd.DataFrame, metric: str = "total_e2e_ms", by: str | None = "config", *,
+         ax: Any = None) -> Any:
+    """Empirical CDF of ``metric`` per group, with the p50 and p95 marked."""
+    if metric not in df.columns:
+        raise ConfigError(f"no column {metric!r}; numeric columns are "
+                          f"{', '.join(df.select_dtypes('number').columns)}.")
+    ax = _axes(ax)
+    groups = df.groupby(by, observed=True) if by else [("all", df)]
+    for name, part in groups:
+        x = np.sort(part[metric].dropna().to_numpy(float))
+        if not x.size:
+            continue
+        y = np.arange(1, x.size + 1) / x.size
+        line = ax.step(x, y, where="post", label=f"{name} (p50 {np.percentile(x, 50):.0f}, "
+                                                 f"p95 {np.percentile(x, 95):.0f})")[0]
+        ax.axvline(np.percentile(x, 95), color=line.get_color(), ls=":", lw=0.8)
+    ax.set_xlabel(metric)
+    ax.set_ylabel("share of turns")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def waterfall(turns: pd.DataFrame, session_id: str | None = None, turn_id: int | None = None,
+              *, ax: Any = None) -> Any:
+    """One turn's segments as a waterfall from the end of user speech to agent audio."""
+    row = turns
+    if session_id is not None:
+        row = row[row["session_id"].astype(str) == session_id]
+    if turn_id is not None:
+        row = row[row["turn_id"] == turn_id]
+    row = row.dropna(subset=["total_e2e_ms"])
+    if row.empty:
+        raise ConfigError(f"no completed turn {turn_id} in session {session_id}.")
+    r = row.iloc[0]
+    ax = _axes(ax)
+    start = 0.0
+    cols = [c for c in segment_columns(turns) if abs(r[c]) > 1e-9]
+    for i, col in enumerate(cols):
+        ax.barh(i, r[col], left=start, color=_colour(_label(col)))
+        ax.text(start + r[col], i, f" {r[col]:.0f}", va="center", fontsize="small")
+        start += r[col]
+    ax.set_yticks(range(len(cols)), [_label(c) for c in cols])
+    ax.invert_yaxis()
+    ax.set_xlabel("ms after the caller stopped speaking")
+    ax.set_title(f"{r['session_id']} turn {r['turn_id']}: {r['total_e2e_ms']:.0f} ms")
+    return ax
+
+
+_LANES = {"user": ("user_speech_start", "user_speech_end"),
+          "agent": ("agent_speech_start", "agent_speech_end")}
+
+
+def timeline(events: pd.DataFrame, session_id: str | None = None, *, audio: Any = None,
+             sample_rate: int = 16_000, ax: Any = None) -> Any:
+    """A call's timeline: user and agent speech, tool calls, hook calls, interruptions;
+    with ``audio`` (a 1-D array or a WAV path) the waveform is drawn underneath."""
+    ev = events
+    if session_id is None:
+        session_id = str(ev["session_id"].iloc[0])
+    ev = ev[ev["session_id"].astype(str) == session_id]
+    if ev.empty:
+        raise ConfigError(f"no events for session {session_id!r}.")
+    ax = _axes(ax, (10, 3))
+    lanes = ["user", "agent", "tools", "hooks"]
+    for lane, (start, end) in _LANES.items():
+        s = ev.loc[ev["event"] == start, "t_ms"].to_numpy()
+        e = ev.loc[ev["event"] == end, "t_ms"].to_numpy()
+        for a, b in zip(s, e, strict=False):
+            ax.broken_barh([(a / 1000, (b - a) / 1000)], (lanes.index(lane) - 0.4, 0.8),
+                           color="tab:blue" if lane == "user" else "tab:orange")
+    tools = ev[ev["event"] == "tool_result"]
+    for _, t in tools.iterrows():
+        ax.broken_barh([((t.t_ms - t.value_ms) / 1000, t.value_ms / 1000)], (1.6, 0.8),
+                       color="tab:red" if t["name"] is None else "tab:green")
+    hooks = ev[ev["event"] == "hook_call"]
+    ax.scatter(hooks["t_ms"] / 1000, np.full(len(hooks), 3), marker="|", color="tab:purple")
+    for t in ev.loc[ev["event"] == "interruption", "t_ms"]:
+        ax.axvline(t / 1000, color="tab:red", ls="--", lw=0.8)
+    if audio is not None:
+        _waveform(ax, audio, sample_rate, lanes)
+        lanes = [*lanes, "audio"]
+    ax.set_yticks(range(len(lanes)), lanes)
+    ax.set_xlabel("seconds since the call started")
+    ax.set_title(session_id)
+    return ax
+
+
+def _waveform(ax: Any, audio: Any, sample_rate: int, lanes: list[str]) -> None:
+    if isinstance(audio, (str, bytes)) or hasattr(audio, "__fspath__"):
+        import librosa  # the live extra; only needed for recorded audio
+
+        audio, sample_rate = librosa.load(audio, sr=None, mono=True)
+    y = np.asarray(audio, dtype=float)
+    step = max(1, y.size // 4000)
+    env = np.abs(y[: y.size // step * step]).reshape(-1, step).max(axis=1)
+    t = np.arange(env.size) * step / sample_rate
+    peak = env.max() or 1.0
+    base = len(lanes)
+    ax.fill_between(t, base - 0.4 * env / peak, base + 0.4 * env / peak, color="0.5")
+
+
+def hook_cost(cost: pd.DataFrame, value: str = "wall_ms_mean", *, ax: Any = None) -> Any:
+    """Bars of hook cost (``al.analysis.hook_cost`` output), one per handler."""
+    if value not in cost.columns:
+        raise ConfigError(f"no column {value!r}; hook_cost columns are "
+                          f"{', '.join(cost.columns)}.")
+    ax = _axes(ax)
+    labels = [" / ".join(str(v) for v in row) for row in
+              cost[[c for c in ("config", "hook", "handler") if c in cost.columns]]
+              .itertuples(index=False)]
+    ax.barh(labels, cost[value].to_numpy())
+    ax.set_xlabel(value)
+    ax.invert_yaxis()
+    return ax

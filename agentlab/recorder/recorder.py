@@ -1,0 +1,169 @@
+"""The recorder: an observer of every canonical event that turns a run into tables.
+
+Ingest is one list append per event. Every ``FLUSH_EVERY`` events the buffer is split by
+event type and converted column-wise into Arrow record batches with an explicit schema
+(:mod:`agentlab.recorder.schema`), so memory stays compact and nothing is inferred or
+dropped. Tables are built from the batches on demand (:mod:`agentlab.recorder.tables`).
+
+Example
+-------
+>>> import agentlab as al
+>>> async def handle_call(ctx): await ctx.session.run()
+>>> runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline())
+>>> rec = al.Recorder()
+>>> sim = al.simulate_sync(runner, ["Hi there."], calls=2, seed=1, recorder=rec)
+>>> rec.statistics()["events"] == len(sim.events)
+True
+>>> list(rec.turns.columns[:4])
+['run_id', 'session_id', 'scenario_id', 'config']
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .. import events as ev
+from .schema import SCHEMAS
+
+FLUSH_EVERY = 16_384
+LABELS = ("scenario_id", "config", "seed", "call_index", "repeat")
+_run_numbers = itertools.count(1)
+
+
+class Recorder:
+    """Records canonical events; pass it to ``al.simulate(..., recorder=rec)``, or
+    ``rec.attach(runner)`` to record every call the runner handles.
+
+    Tables (pandas DataFrames, built on access): ``events``, ``turns``, ``segments``,
+    ``tools``, ``hooks``, ``errors``, ``sessions``, ``usage``. ``save(path)`` writes them
+    as Parquet; :meth:`load` reads them back.
+    """
+
+    def __init__(self, run_id: str | None = None, config: str | None = None):
+        self.run_id = run_id or f"run-{next(_run_numbers)}"
+        self.config = config
+        self._pending: dict[str, tuple[list[ev.Event], list[int]]] = {}
+        self._flushed = 0
+        self._batches: dict[str, list[pa.RecordBatch]] = defaultdict(list)
+        self._count = 0
+        self._counts: Counter = Counter()
+        self._labels: dict[str, dict[str, Any]] = {}
+        self._cache: dict[str, Any] = {}
+
+    # -- ingest ---------------------------------------------------------------------
+    def __call__(self, event: ev.Event) -> None:
+        # per-type buffers plus the arrival number: the events table keeps arrival order
+        n = self._count
+        self._count = n + 1
+        buf = self._pending.get(event.name)
+        if buf is None:
+            buf = self._pending[event.name] = ([], [])
+        buf[0].append(event)
+        buf[1].append(n)
+        if n - self._flushed >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Move buffered events into Arrow batches (done automatically)."""
+        pending, self._pending = self._pending, {}
+        self._flushed = self._count
+        for name, (events, rows) in pending.items():
+            batch = SCHEMAS[name].batch(events)
+            batch = batch.append_column("row", pa.array(rows, type=pa.int64()))
+            self._batches[name].append(batch)
+            self._counts[name] += len(events)
+        if pending:
+            self._cache.clear()
+
+    def label(self, session_id: str, **labels: Any) -> None:
+        """Attach labels (``scenario_id``, ``config``, ``seed``, ...) to one session's rows."""
+        self._labels.setdefault(session_id, {}).update(labels)
+        self._cache.clear()
+
+    def attach(self, target: Any) -> Recorder:
+        """Record every call of a runner (or anything with a ``recorders`` list)."""
+        if not hasattr(target, "recorders"):
+            raise TypeError(f"cannot attach a Recorder to {type(target).__name__}; attach it "
+                            f"to an al.AgentRunner or pass recorder= to al.simulate().")
+        if self not in target.recorders:
+            target.recorders.append(self)
+        return self
+
+    def statistics(self) -> dict[str, Any]:
+        """How many events were recorded, in total and per event type (nothing is ever
+        dropped: ``events`` equals the number of events published to the recorder)."""
+        pending = Counter({name: len(buf[0]) for name, buf in self._pending.items()})
+        per_type = self._counts + pending
+        return {"events": self._count, "sessions": len(self.session_ids()),
+                "by_event": dict(sorted(per_type.items())), "batches":
+                sum(len(b) for b in self._batches.values())}
+
+    def session_ids(self) -> list[str]:
+        starts = self.table("session_start")
+        return starts.column("session_id").to_pylist() if starts.num_rows else []
+
+    # -- raw tables -----------------------------------------------------------------
+    def table(self, event: str) -> pa.Table:
+        """All recorded events of one type as an Arrow table (every field, plus ``row``,
+        the arrival order)."""
+        self.flush()
+        key = f"arrow:{event}"
+        if key not in self._cache:
+            schema = SCHEMAS[event].schema.append(pa.field("row", pa.int64()))
+            self._cache[key] = pa.Table.from_batches(self._batches.get(event, []), schema=schema)
+        return self._cache[key]
+
+    def labels_frame(self):
+        import pandas as pd
+
+        rows = [{"session_id": sid, **labels} for sid, labels in self._labels.items()]
+        frame = pd.DataFrame(rows, columns=["session_id", *LABELS]).astype(
+            {"scenario_id": object, "config": object})
+        if self.config is not None:
+            frame["config"] = frame["config"].fillna(self.config)
+        return frame
+
+    # -- tables ---------------------------------------------------------------------
+    def _frame(self, name: str):
+        from . import tables
+
+        if name not in self._cache:
+            self.flush()
+            self._cache[name] = getattr(tables, f"build_{name}")(self)
+        return self._cache[name]
+
+    events = property(lambda self: self._frame("events"),
+                      doc="One row per canonical event (long form).")
+    turns = property(lambda self: self._frame("turns"),
+                     doc="One row per turn: texts, flags, segments, peer-named metrics.")
+    segments = property(lambda self: self._frame("segments"),
+                        doc="One row per turn and segment, in pipeline order.")
+    tools = property(lambda self: self._frame("tools"), doc="One row per tool call.")
+    hooks = property(lambda self: self._frame("hooks"), doc="One row per hook handler call.")
+    errors = property(lambda self: self._frame("errors"), doc="One row per error.")
+    sessions = property(lambda self: self._frame("sessions"), doc="One row per call.")
+    usage = property(lambda self: self._frame("usage"),
+                     doc="Per call: LLM tokens, TTS characters, STT seconds.")
+
+    # -- storage --------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the run as a Parquet dataset folder, atomically (see storage)."""
+        from .storage import save
+
+        return save(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recorder:
+        """Read a run saved with :meth:`save`; its tables equal the saved ones."""
+        from .storage import load
+
+        return load(cls, Path(path))
+
+    def __repr__(self) -> str:
+        return (f"Recorder({self.run_id!r}, {self._count} events, "
+                f"{len(self._labels)} labelled sessions)")
