@@ -32,6 +32,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_dispatch.py
 	$(BIN)/python bench/bench_simulation.py
 	$(BIN)/python bench/bench_recorder.py
+	$(BIN)/python bench/bench_sweep.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check agentlab tests bench

@@ -21,6 +21,7 @@ from .errors import (
     HookSignatureError,
     UnknownHookError,
 )
+from .experiment import Config, Experiment
 from .hooks import FrameworkHooks, HookPayload, hook_table, run_stt, run_tts
 from .recorder import Recorder, Store
 from .runtime import (
@@ -44,7 +45,8 @@ __all__ = [
     "HookSignatureError", "Pipeline", "Session", "UnknownHookError", "__version__",
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
     "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",
-    "Scenario", "Tool", "tool", "Recorder", "Store", "analysis", "plot",
+    "Scenario", "Tool", "tool", "Recorder", "Store", "analysis", "plot", "Config",
+    "Experiment",
 ]
 
 # Imported on first use: they pull in pandas and matplotlib, which plain

@@ -1,8 +1,11 @@
-"""``python -m agentlab demo``: a short scripted call through the hook engine.
+"""``python -m agentlab demo`` (``make demo``): what the hooks do, then what they cost.
 
-Registers hooks from all three vocabularies (runner/session call hooks, pipeline stream and
-lifecycle hooks, framework observability hooks), plays two scripted turns, and prints every
-hook call in the order it fired, with what each hook changed.
+First a scripted call registers hooks from all three vocabularies (runner/session call
+hooks, pipeline stream and lifecycle hooks, framework observability hooks) and prints
+every hook call in the order it fired, with what each hook changed. Then an experiment
+runs the bundled scenarios under three configurations (no hooks; a blocking CRM lookup;
+plus an llm redaction hook that forces full-response buffering), prints the per-segment
+comparison and writes a report (CSV, PNG, HTML) to ``out/``.
 """
 
 from __future__ import annotations
@@ -96,47 +99,62 @@ async def main() -> int:
     return 0
 
 
-def simulated_batch(calls: int = 200, seed: int = 0) -> int:
-    """Simulate a batch of calls with and without an ``llm`` redaction hook and print a
-    per-turn latency summary (p50/p95 of each segment)."""
+REPLY_WITH_SSN = ("Thanks for calling. Your SSN on file ends in 1234. "
+                  "Is there anything else I can help you with today?")
+
+
+def baseline(runner: al.AgentRunner) -> None:
+    """No hooks: the pipeline as shipped."""
+
+
+def crm_lookup(runner: al.AgentRunner) -> None:
+    """A blocking CRM lookup on every user turn (80 ms): the user_hooks segment."""
+
+    @runner.pipeline.on("user_turn_start")
+    async def lookup(transcript):
+        await asyncio.sleep(0.08)
+
+
+def llm_redaction(runner: al.AgentRunner) -> None:
+    """The CRM lookup plus an llm redaction hook, which forces waiting for the full
+    response before TTS: the llm_rest segment grows."""
+    crm_lookup(runner)
+
+    @runner.pipeline.on("llm")
+    async def redact(data):
+        return data["text"].replace("SSN", "[REDACTED]")
+
+
+CONFIGS = {"baseline": baseline, "crm_lookup": crm_lookup, "llm_redaction": llm_redaction}
+
+
+def experiment(out: str = "out", repeats: int = 3, seed: int = 0) -> int:
+    """The bundled scenarios under three hook configurations: print the comparison and
+    write the report to ``out/``."""
     import time
 
-    reply = ("Thanks for calling. Your SSN on file ends in 1234. "
-             "Is there anything else I can help you with today?")
+    from .cli import print_comparison
+    from .report import write
 
-    def runner(with_llm_hook: bool) -> al.AgentRunner:
-        pipeline = al.Pipeline(stt=al.sim.STT(), llm=al.sim.LLM(replies=(reply,)),
-                               tts=al.sim.TTS())
-        if with_llm_hook:
-            @pipeline.on("llm")
-            async def redact(data):
-                return data["text"].replace("SSN", "[REDACTED]")
-
-        async def handle_call(ctx):
-            @ctx.session.on("user_turn")
-            async def crm_lookup(text):  # a blocking CRM lookup on every turn
-                await asyncio.sleep(0.08)
-
-            await ctx.session.run()
-
-        return al.AgentRunner(entrypoint=handle_call, agent_id="support", pipeline=pipeline)
-
-    print(f"\nsimulated batch: {calls} calls x 3 turns, profile deepgram-gpt4o-cartesia-webrtc")
-    for label, hook in (("crm hook", False), ("crm hook + llm redaction", True)):
-        t0 = time.perf_counter()
-        sim = al.simulate_sync(runner(hook), calls=calls, seed=seed)
-        wall = time.perf_counter() - t0
-        turns = sim.turns()
-        cols = [c for c in turns.columns if c.endswith("_ms")]
-        summary = turns[cols].quantile([0.5, 0.95]).T.round(0)
-        summary.columns = ["p50", "p95"]
-        virtual_s = sum(e.duration_ms for e in sim.events if e.name == "session_end") / 1e3
-        print(f"\n[{label}] {len(turns)} turns, {calls / wall:,.0f} calls/s, "
-              f"{virtual_s / wall:,.0f}x real time")
-        print(summary.to_string())
+    exp = al.Experiment(configs=CONFIGS, scenarios="scenarios", repeats=repeats, seed=seed)
+    print(f"\nexperiment: {exp}")
+    t0 = time.perf_counter()
+    rec = exp.run(progress=False, run_id="demo")
+    wall = time.perf_counter() - t0
+    calls = len(rec.sessions)
+    print(f"{calls} simulated calls in {wall:.1f} s ({calls / wall:,.0f} calls/s)\n")
+    print_comparison(rec, "baseline")
+    cmp = al.analysis.compare(rec.turns, "baseline", "llm_redaction").set_index("metric")
+    print("\nllm_redaction vs baseline, mean difference per turn [95% CI]:")
+    for m in ("seg_user_hooks_ms", "seg_llm_rest_ms", "seg_llm_hooks_ms", "total_e2e_ms"):
+        r = cmp.loc[m]
+        print(f"  {m.removeprefix('seg_'):16s} {r.mean_diff:+7.0f} ms "
+              f"[{r.mean_diff_lo:+.0f}, {r.mean_diff_hi:+.0f}]")
+    folder = write(rec, out, baseline="baseline", title="agentlab demo: hook costs")
+    print(f"\nreport: {folder / 'index.html'}")
     return 0
 
 
-def run() -> int:
+def run(out: str = "out", repeats: int = 3) -> int:
     code = asyncio.run(main())
-    return code or simulated_batch()
+    return code or experiment(out, repeats)

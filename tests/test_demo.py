@@ -2,9 +2,9 @@ import subprocess
 import sys
 
 
-def test_demo_prints_what_fired_across_all_three_vocabularies():
-    out = subprocess.run([sys.executable, "-m", "agentlab", "demo"], capture_output=True,
-                         text=True, timeout=60)
+def test_demo_prints_what_fired_across_all_three_vocabularies(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "agentlab", "demo", "--out",
+                          str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     text = out.stdout
     for fired in ("runner    call_start", "pipeline  stt", "session   user_turn",
@@ -13,6 +13,14 @@ def test_demo_prints_what_fired_across_all_three_vocabularies():
         assert fired in text, fired
     assert "I see your [REDACTED] on file; the refund posts at 5 P M." in text
     assert "user_turn: 'i want to check my order'" in text
+    # the experiment: CRM cost and llm-buffering cost show as separate segments
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()
+            if line.split()[:1] in (["user_hooks"], ["llm_rest"])}
+    base, crm, redaction = map(float, rows["user_hooks"][:3])
+    assert (base, crm, redaction) == (0.0, 80.0, 80.0)
+    base, crm, redaction = map(float, rows["llm_rest"][:3])
+    assert base == crm < redaction
+    assert (tmp_path / "out" / "index.html").exists()
 
 
 def test_cli_help_and_bad_usage():

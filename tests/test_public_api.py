@@ -7,7 +7,7 @@ import agentlab as al
 def test_all_is_exactly_the_public_names():
     public = {n for n in dir(al) if not n.startswith("_")}
     modules = {"errors", "hooks", "runtime", "testing", "demo", "components", "clock",
-               "scenarios", "recorder"}
+               "scenarios", "recorder", "experiment", "cli", "report"}
     assert set(al.__all__) - {"__version__"} == public - modules
     for name in al.__all__:
         assert getattr(al, name) is not None

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute
 
 from .. import events as ev
 from .schema import SCHEMAS
@@ -54,6 +55,10 @@ class Recorder:
         self._counts: Counter = Counter()
         self._labels: dict[str, dict[str, Any]] = {}
         self._cache: dict[str, Any] = {}
+        # set by Experiment.run(): whether every call ran (stop() keeps the finished part)
+        self.complete = True
+        self.calls_total: int | None = None
+        self.calls_done: int | None = None
 
     # -- ingest ---------------------------------------------------------------------
     def __call__(self, event: ev.Event) -> None:
@@ -106,6 +111,34 @@ class Recorder:
     def session_ids(self) -> list[str]:
         starts = self.table("session_start")
         return starts.column("session_id").to_pylist() if starts.num_rows else []
+
+    # -- moving runs between processes ----------------------------------------------
+    def export(self) -> dict[str, Any]:
+        """The recorded data as plain picklable parts (for :meth:`merge`)."""
+        self.flush()
+        return {"batches": {k: list(v) for k, v in self._batches.items()},
+                "labels": {k: dict(v) for k, v in self._labels.items()},
+                "count": self._count, "config": self.config}
+
+    @classmethod
+    def merge(cls, parts: list[dict[str, Any]], run_id: str | None = None) -> Recorder:
+        """One recorder from exported parts, in the given order (arrival order is kept
+        part by part, so the result does not depend on which part finished first)."""
+        rec = cls(run_id=run_id)
+        offset = 0
+        for part in parts:
+            for name, batches in part["batches"].items():
+                for batch in batches:
+                    at = batch.schema.get_field_index("row")
+                    rows = pa.compute.add(batch.column(at), pa.scalar(offset, pa.int64()))
+                    rec._batches[name].append(batch.set_column(at, "row", rows))
+                    rec._counts[name] += batch.num_rows
+            for sid, labels in part["labels"].items():
+                config = labels.get("config") or part.get("config")
+                rec.label(sid, **{**labels, "config": config})
+            offset += part["count"]
+        rec._count = rec._flushed = offset
+        return rec
 
     # -- raw tables -----------------------------------------------------------------
     def table(self, event: str) -> pa.Table:

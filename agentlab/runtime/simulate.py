@@ -72,6 +72,7 @@ class _Call:
     plan: CallPlan
     profile: Profile
     repeat: int = 0
+    prefix: str = ""  # makes session ids unique across an experiment's configs
 
 
 async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
@@ -80,8 +81,8 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
     loop = asyncio.get_running_loop()
     pipeline, index = runner.pipeline, call.index
     rng = np.random.default_rng([seed, index])
-    session = Session(session_id=f"{runner.agent_id}-{seed}-{index}", pipeline=pipeline,
-                      strict=strict)
+    session = Session(session_id=f"{call.prefix}{runner.agent_id}-{seed}-{index}",
+                      pipeline=pipeline, strict=strict)
     ctx = CallContext(call_id=f"call-{seed}-{index}", session_id=session.session_id,
                       agent_id=runner.agent_id, user_number=f"+1555{index:07d}",
                       session=session)
@@ -169,17 +170,7 @@ def _plan_calls(runner: AgentRunner, script: Any, scenarios: Any, calls: int | N
     """The calls to run, in order: each scenario ``repeats`` times, or ``calls`` copies of
     one script. The profile is the one asked for, else the scenario's, else the
     pipeline's, else the default."""
-    fallback = getattr(runner.pipeline, "options", {}).get("profile") or DEFAULT_PROFILE
-    profiles: dict[Any, Profile] = {}
-
-    def profile_for(plan: CallPlan) -> Profile:
-        key = profile if profile is not None else (plan.profile or fallback)
-        if isinstance(key, dict):
-            return load_profile(key)
-        if key not in profiles:
-            profiles[key] = load_profile(key)
-        return profiles[key]
-
+    profile_for = profile_resolver(runner, profile)
     if scenarios is None:
         # a plain script is played as written: no improvised follow-up answers
         plan = CallPlan(_script_for(script), Persona(max_follow_ups=0))
@@ -190,6 +181,23 @@ def _plan_calls(runner: AgentRunner, script: Any, scenarios: Any, calls: int | N
     plans = [CallPlan.from_scenario(s) for s in _scenarios(scenarios)]
     return [_Call(i * repeats + r, plan, profile_for(plan), r)
             for i, plan in enumerate(plans) for r in range(repeats)]
+
+
+def profile_resolver(runner: AgentRunner, profile: Any):
+    """plan -> Profile: the one asked for, else the scenario's, else the pipeline's
+    ``profile=`` option, else the default (each loaded once)."""
+    fallback = getattr(runner.pipeline, "options", {}).get("profile") or DEFAULT_PROFILE
+    profiles: dict[Any, Profile] = {}
+
+    def profile_for(plan: CallPlan) -> Profile:
+        key = profile if profile is not None else (plan.profile or fallback)
+        if isinstance(key, (dict, Profile)):
+            return load_profile(key)
+        if key not in profiles:
+            profiles[key] = load_profile(key)
+        return profiles[key]
+
+    return profile_for
 
 
 def _scenarios(value: Any) -> list[Scenario]:

@@ -1,0 +1,188 @@
+"""Running an experiment's batches: in this process, on a local process pool, or on Dask.
+
+Each task is one config and a batch of consecutive call indices (~100 calls: REFERENCE §4
+measured that batching is what makes every engine fast). A task is shipped as a
+cloudpickle blob, so configs defined in a notebook cell (or a test file) travel by value.
+Results come back as exported recorders and are merged *in task order*, so the tables do
+not depend on the executor or on which task finished first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import multiprocessing
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import cloudpickle
+
+from ..errors import ConfigError
+from ..recorder import Recorder
+
+
+@dataclass(frozen=True)
+class Task:
+    index: int
+    config: Any
+    scenarios: list
+    repeats: int
+    seed: int
+    profile: str | None
+    start: int        # first call index (inclusive)
+    stop: int         # last call index (exclusive)
+
+    @property
+    def calls(self) -> int:
+        return self.stop - self.start
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Simulate one task's calls on a fresh virtual loop; the exported recorder."""
+    from ..clock import run_virtual
+    from ..runtime.caller import CallPlan
+    from ..runtime.simulate import _Call, _simulate, profile_resolver
+
+    runner = task.config.runner()
+    profile_for = profile_resolver(runner, task.profile)
+    first = task.start // task.repeats
+    plans = [CallPlan.from_scenario(s) for s in
+             task.scenarios[first:(task.stop - 1) // task.repeats + 1]]
+    todo = [_Call(k, plan, profile_for(plan), k % task.repeats, f"{task.config.name}:")
+            for k in range(task.start, task.stop)
+            for plan in [plans[k // task.repeats - first]]]
+    rec = Recorder(config=task.config.name)
+    run_virtual(_simulate(runner, todo, task.seed, False, 1800.0, 5.0, 1, rec))
+    return rec.export()
+
+
+def run_blob(blob: bytes) -> dict[str, Any]:
+    """The process-pool / Dask entry point: unpickle a task and run it."""
+    return run_task(cloudpickle.loads(blob))
+
+
+def _blob(task: Task) -> bytes:
+    _by_value(task.config.build)
+    return cloudpickle.dumps(task)
+
+
+def _by_value(fn: Any) -> None:
+    """Ship code that workers cannot import (a notebook cell, a test file) by value."""
+    module = sys.modules.get(getattr(fn, "__module__", "") or "")
+    if module is None or module.__name__ == "__main__" or module.__name__.startswith(
+            "agentlab"):
+        return  # __main__ is pickled by value anyway; agentlab is importable
+    path = getattr(module, "__file__", "") or ""
+    if "site-packages" not in path:
+        cloudpickle.register_pickle_by_value(module)
+
+
+def run(exp: Any, executor: Any, *, progress: bool, workers: int | None, run_id: str | None,
+        on_batch: Any) -> Recorder:
+    from tqdm.auto import tqdm
+
+    tasks = exp.tasks()
+    total = sum(t.calls for t in tasks)
+    results: dict[int, dict] = {}
+    bar = tqdm(total=total, unit="call", disable=not progress, desc="simulating")
+    complete = True
+    try:
+        for task, part in _dispatch(exp, tasks, executor, workers):
+            results[task.index_in_run] = part
+            bar.update(task.calls)
+            if on_batch is not None:
+                on_batch(len(results), len(tasks))
+    except (KeyboardInterrupt, asyncio.CancelledError, _Stopped):
+        complete = False
+    finally:
+        bar.close()
+    parts = [results[i] for i in sorted(results)]
+    rec = Recorder.merge(parts, run_id=run_id)
+    rec.complete = complete and len(parts) == len(tasks)
+    rec.calls_total = total
+    rec.calls_done = sum(t.calls for i, t in enumerate(tasks) if i in results)
+    return rec
+
+
+class _Stopped(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    index_in_run: int
+    task: Task
+
+    @property
+    def calls(self) -> int:
+        return self.task.calls
+
+
+def _dispatch(exp: Any, tasks: list[Task], executor: Any, workers: int | None):
+    """Yield (numbered task, exported part) as tasks finish; raise _Stopped on stop()."""
+    numbered = [_Numbered(i, t) for i, t in enumerate(tasks)]
+    kind = _kind(executor)
+    if kind == "inprocess":
+        for n in numbered:
+            if exp._stop.is_set():
+                raise _Stopped
+            yield n, _in_this_process(n.task)
+        return
+    if kind == "dask":
+        yield from _dask(exp, numbered, executor)
+        return
+    own = not isinstance(executor, cf.Executor)
+    pool = executor if not own else cf.ProcessPoolExecutor(
+        max_workers=workers or (executor if isinstance(executor, int) else os.cpu_count()),
+        mp_context=multiprocessing.get_context("forkserver"))
+    futures = {pool.submit(run_blob, _blob(n.task)): n for n in numbered}
+    try:
+        for fut in cf.as_completed(futures):
+            if exp._stop.is_set():
+                raise _Stopped
+            yield futures[fut], fut.result()
+    finally:
+        for fut in futures:
+            fut.cancel()
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask(exp: Any, numbered: list[_Numbered], client: Any):
+    from distributed import as_completed
+
+    futures = [client.submit(run_blob, _blob(n.task), pure=False) for n in numbered]
+    index = {f.key: n for f, n in zip(futures, numbered, strict=True)}
+    try:
+        for fut in as_completed(futures):
+            if exp._stop.is_set():
+                raise _Stopped
+            yield index[fut.key], fut.result()
+    finally:
+        client.cancel([f for f in futures if not f.done()])
+
+
+def _kind(executor: Any) -> str:
+    if executor is None or executor == "inprocess":
+        return "inprocess"
+    if executor == "processes" or isinstance(executor, (int, cf.ProcessPoolExecutor)):
+        return "processes"
+    if type(executor).__module__.startswith("distributed"):
+        return "dask"
+    if isinstance(executor, cf.Executor):
+        return "processes"
+    raise ConfigError(f"executor= takes None (this process), 'processes', a worker count, a "
+                      f"concurrent.futures executor or a distributed.Client; got "
+                      f"{executor!r}.")
+
+
+def _in_this_process(task: Task) -> dict[str, Any]:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run_task(task)
+    # a notebook cell: the virtual loop cannot run on the kernel's loop thread
+    with cf.ThreadPoolExecutor(1) as pool:
+        return pool.submit(run_task, task).result()
