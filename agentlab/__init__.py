@@ -46,12 +46,12 @@ __all__ = [
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
     "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",
     "Scenario", "Tool", "tool", "Recorder", "Store", "analysis", "plot", "Config",
-    "Experiment",
+    "Experiment", "widgets",
 ]
 
 # Imported on first use: they pull in pandas and matplotlib, which plain
 # `import agentlab` must not.
-_LAZY = ("analysis", "plot")
+_LAZY = ("analysis", "plot", "widgets")
 
 
 def __getattr__(name: str):

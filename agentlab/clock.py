@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import selectors
 import threading
 from collections.abc import Coroutine
@@ -120,6 +121,17 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             return False
         self._now_us = when_us
         return True
+
+    @contextlib.contextmanager
+    def real_time(self):
+        """While inside, the clock does not jump: the loop waits in real time, as it
+        does for thread-pool work. For waits on the outside world (a person typing the
+        caller's next line), which must not let virtual timers fire meanwhile."""
+        self._pending_threads += 1
+        try:
+            yield
+        finally:
+            self._pending_threads -= 1
 
     def run_in_executor(self, executor, func, *args):
         fut = super().run_in_executor(executor, func, *args)

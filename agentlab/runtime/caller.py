@@ -10,6 +10,7 @@ a :class:`~agentlab.scenarios.Scenario`.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ class CallerTurn:
     reply: str | None = None
     tool_calls: tuple[ToolStep, ...] = ()
     action: str | None = None
+    interrupt_reply_ms: float | None = None  # talk over the reply to this turn after ms
 
     @classmethod
     def coerce(cls, item: Any) -> CallerTurn:
@@ -62,6 +64,9 @@ class CallPlan:
     agent: AgentBehaviour = field(default_factory=AgentBehaviour)
     scenario_id: str = ""
     profile: str | None = None
+    # an interactive caller (the notebook console): awaited for each turn after the
+    # scripted ones; None ends the call
+    next_turn: Callable[[], Awaitable[CallerTurn | None]] | None = None
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> CallPlan:

@@ -193,6 +193,11 @@ class Conversation:
         persona, turns = self.plan.persona, list(self.plan.turns)
         interrupted, follow_ups, i = False, 0, 0
         while True:
+            if i == len(turns) and self.plan.next_turn is not None:
+                live = await self.plan.next_turn()
+                if live is None:
+                    return
+                turns.append(live)
             if i == len(turns):
                 answer = self.plan.follow_up(self.last_reply) \
                     if follow_ups < persona.max_follow_ups else None
@@ -206,7 +211,8 @@ class Conversation:
                 await self.wait_for_caller_turn(turn)
                 interrupted = False
                 continue
-            self.barge_after_ms = self._barge_in(turns[i] if i < len(turns) else None)
+            self.barge_after_ms = turn.interrupt_reply_ms if turn.interrupt_reply_ms \
+                is not None else self._barge_in(turns[i] if i < len(turns) else None)
             interrupted = await self.user_turn(turn, skip_pause=interrupted)
             await self.after_reply(turn)
 
