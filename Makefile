@@ -18,15 +18,27 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $@
+
+# System packages the tests need: Debian's chromium for the browser test (Playwright
+# drives it; it never downloads a browser).
+$(VENV)/.system: | $(BIN)/python
+	@command -v chromium > /dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 	touch $@
 
 demo: $(VENV)/.core
 	$(BIN)/python -m agentlab demo
 
 # pytest exits 5 when it collects nothing; make treats any non-zero exit as a failure.
-test: $(VENV)/.dev
-	$(BIN)/ruff check agentlab tests bench
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with agentlab/nbval_sanitize.cfg
+
+test: $(VENV)/.dev $(VENV)/.system
+	$(BIN)/ruff check agentlab tests bench notebooks
 	MPLBACKEND=Agg $(BIN)/python -m pytest
+	MPLBACKEND=Agg $(BIN)/python -m pytest $(NBVAL) -p no:cacheprovider notebooks/*.ipynb
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_dispatch.py

@@ -68,6 +68,9 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("runs", nargs="+", help="run folders written by simulate/compare")
     rep.add_argument("--out", default="out", help="report folder (default out/)")
     rep.add_argument("--baseline", default=None)
+    sub.add_parser("nbval-sanitize", help="print the path of the nbval sanitize file "
+                   "agentlab ships (pytest --nbval-lax --sanitize-with \"$(python -m "
+                   "agentlab nbval-sanitize)\" notebooks/)")
     return top
 
 
@@ -211,5 +214,10 @@ def cmd_demo(args: Any) -> int:
     return run(out=args.out, repeats=args.repeats)
 
 
+def cmd_nbval_sanitize(args: Any) -> int:
+    print(Path(__file__).with_name("nbval_sanitize.cfg"))
+    return EXIT_OK
+
+
 COMMANDS = {"demo": cmd_demo, "simulate": cmd_simulate, "compare": cmd_compare,
-            "report": cmd_report}
+            "report": cmd_report, "nbval-sanitize": cmd_nbval_sanitize}

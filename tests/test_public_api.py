@@ -37,3 +37,16 @@ def test_hook_table_has_one_row_per_spec():
     rows = al.hook_table()
     assert len(rows) == 28
     assert {"scope": "pipeline", "hook": "llm", "dispatch": "chain"}.items() <= rows[13].items()
+
+
+def test_every_notebook_has_stored_outputs():
+    import json
+    from pathlib import Path
+
+    books = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+    assert len(books) >= 7
+    for book in books:
+        cells = [c for c in json.loads(book.read_text())["cells"] if c["cell_type"] == "code"]
+        assert any(c["outputs"] for c in cells), f"{book.name} has no stored outputs"
+        checked = [c for c in cells if "".join(c["source"]).startswith("# NBVAL_CHECK_OUTPUT")]
+        assert checked and all(c["outputs"] for c in checked), book.name

@@ -1,0 +1,238 @@
+"""Write and execute the notebooks (stored outputs are what nbval checks).
+
+Run from the repo root: ``.venv/bin/python notebooks/make_notebooks.py``. Each notebook is
+one idea, uses only the public API, is seeded, and marks the summary cells that must not
+change with ``# NBVAL_CHECK_OUTPUT``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = Path(__file__).parent
+CHECK = "# NBVAL_CHECK_OUTPUT\n"
+
+SETUP = """import asyncio
+import agentlab as al
+import pandas as pd
+pd.set_option("display.width", 120)"""
+
+NOTEBOOKS = {
+    "01_quickstart": [
+        ("md", "# Quickstart\n\nDefine a pipeline and hooks the way the SDK docs do, run "
+               "simulated calls on virtual time, and read the per-turn latency."),
+        ("code", SETUP),
+        ("code", """pipeline = al.Pipeline()
+
+@pipeline.on("user_turn_start")
+async def crm_lookup(transcript):
+    await asyncio.sleep(0.08)            # a CRM call on every turn
+
+@pipeline.on("llm")
+async def redact(data):                 # forces waiting for the full response
+    return data["text"].replace("SSN", "[REDACTED]")
+
+async def handle_call(ctx):
+    await ctx.session.run()
+
+runner = al.AgentRunner(entrypoint=handle_call, agent_id="support", pipeline=pipeline)
+runner"""),
+        ("code", """rec = al.Recorder(config="quickstart")
+sim = await al.simulate(runner, calls=20, seed=1, recorder=rec)
+len(rec.sessions), len(rec.turns)"""),
+        ("code", CHECK + """al.analysis.summary(rec.turns, ["total_e2e_ms", "seg_user_hooks_ms",
+                    "seg_llm_rest_ms"]).round(1)"""),
+        ("code", "_ = al.plot.segments(rec.turns, by=\"config\")"),
+    ],
+    "02_three_vocabularies": [
+        ("md", "# The three hook vocabularies side by side\n\nRunner and session call hooks, "
+               "pipeline stream and lifecycle hooks, and fire-and-forget framework hooks "
+               "(camelCase names accepted) all run on the same call."),
+        ("code", SETUP),
+        ("code", """pipeline = al.Pipeline()
+
+@pipeline.on("stt")                      # stream slot: wraps the built-in STT
+async def no_fillers(audio_stream):
+    async for event in al.run_stt(audio_stream):
+        event.data.text = " ".join(w for w in event.data.text.split() if w.lower() not in {"um", "uh"})
+        yield event
+
+@pipeline.on("agent_turn_start")         # lifecycle
+async def speaking():
+    pass
+
+async def handle_call(ctx):
+    @ctx.session.on("user_turn")         # session call hook
+    async def log_turn(text):
+        pass
+    await ctx.session.run()
+
+runner = al.AgentRunner(entrypoint=handle_call, pipeline=pipeline)
+
+@runner.on("call_start")                 # runner call hook
+async def started(ctx):
+    pass
+
+latencies = []
+runner.hooks.register(onTurnLatency=lambda p: latencies.append(p.segments.totalE2EMs))"""),
+        ("code", """rec = al.Recorder()
+_ = await al.simulate(runner, ["um I need help with uh my bill", "thanks"], seed=3, recorder=rec)"""),
+        ("code", CHECK + """rec.hooks.groupby(["scope", "hook"], observed=True).size().rename("calls")"""),
+        ("code", CHECK + """print(rec.turns.user_text.tolist())
+print([round(x) for x in latencies])"""),
+    ],
+    "03_latency_breakdown": [
+        ("md", "# Latency breakdown: one call, then many\n\nSegments add up exactly to "
+               "`total_e2e_ms`; the peer-named columns match LiveKit's and Pipecat's "
+               "definitions."),
+        ("code", SETUP),
+        ("code", """async def handle_call(ctx):
+    await ctx.session.run()
+runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline())
+rec = al.Recorder(config="webrtc")
+_ = await al.simulate(runner, scenarios="order-status-tools", repeats=50, seed=7, recorder=rec)"""),
+        ("code", CHECK + """t = rec.turns
+first = t.iloc[1]
+print(f"turn {first.turn_id}: total {first.total_e2e_ms:.1f} ms")
+print(first[al.analysis.segment_columns(t)].round(1).to_string())"""),
+        ("code", "_ = al.plot.waterfall(t, turn_id=2)"),
+        ("code", CHECK + """al.analysis.summary(t, ["total_e2e_ms", "transcription_delay_ms",
+                  "end_of_turn_delay_ms", "llm_ttft_ms", "tts_ttfb_ms"]).round(0)"""),
+        ("code", "_ = al.plot.ecdf(t, \"total_e2e_ms\", by=\"turn_id\")"),
+    ],
+    "04_compare_configs": [
+        ("md", "# Comparing hook configurations\n\nEvery config plays the same scenarios "
+               "with the same seeds; differences come with bootstrap confidence "
+               "intervals."),
+        ("code", SETUP),
+        ("code", """def baseline(runner):
+    pass
+
+def crm_lookup(runner):
+    @runner.pipeline.on("user_turn_start")
+    async def lookup(transcript):
+        await asyncio.sleep(0.08)
+
+def llm_redaction(runner):
+    crm_lookup(runner)
+    @runner.pipeline.on("llm")
+    async def redact(data):
+        return data["text"].replace("SSN", "[REDACTED]")
+
+exp = al.Experiment(configs=[baseline, crm_lookup, llm_redaction], scenarios="scenarios",
+                    repeats=3, seed=0)
+rec = exp.run(progress=False)
+exp"""),
+        ("code", CHECK + """cmp = al.analysis.compare(rec.turns, "baseline", "llm_redaction")
+cmp[["metric", "mean_diff", "mean_diff_lo", "mean_diff_hi"]].round(0)"""),
+        ("code", CHECK + """al.analysis.regressions(cmp, threshold_ms=20)"""),
+        ("code", "_ = al.plot.segments(rec.turns, by=\"config\")"),
+    ],
+    "05_widgets": [
+        ("md", "# Widgets\n\nA console to talk to the agent, a comparator with knobs, and "
+               "an event explorer. The cells drive them from code so the notebook runs "
+               "unattended; in Jupyter, type and click."),
+        ("code", SETUP),
+        ("code", """pipeline = al.Pipeline()
+
+@pipeline.on("user_turn_start")
+async def crm_lookup(transcript):
+    await asyncio.sleep(0.08)
+
+async def handle_call(ctx):
+    await ctx.session.run()
+
+runner = al.AgentRunner(entrypoint=handle_call, agent_id="support", pipeline=pipeline)
+console = al.widgets.SessionConsole(runner, seed=1)
+console"""),
+        ("code", """console.say("Hi, I need to change my delivery address.")
+console.toggles.children[0].value = False      # switch the CRM hook off
+console.say("It's 12 Elm Street.", interrupt_after_ms=600)
+console.end()"""),
+        ("code", CHECK + """console.turns[["turn_id", "user_text", "seg_user_hooks_ms", "interrupted"]]"""),
+        ("code", """def baseline(runner):
+    pass
+comparator = al.widgets.Comparator(al.Experiment(configs=[baseline], scenarios="agent-ends-call", repeats=2))
+comparator.run()
+comparator"""),
+        ("code", """explorer = al.widgets.EventExplorer(console.recorder)
+explorer"""),
+        ("code", CHECK + """explorer.kinds.value = ("user_turn", "agent_turn")
+explorer.selection()[["turn_id", "event", "text"]]"""),
+    ],
+    "06_taskmaster_tools": [
+        ("md", "# Real dialogs with tools (Taskmaster-4)\n\n300 real coffee-ordering dialogs "
+               "(CC BY 4.0, Google) converted to scenarios: the callers' real words, the "
+               "annotated tool calls and their recorded results."),
+        ("code", SETUP),
+        ("code", CHECK + """table = al.datasets.list()
+table[["name", "kind", "items", "license"]]"""),
+        ("code", """dialogs = al.datasets.load("taskmaster4-coffee")
+async def handle_call(ctx):
+    await ctx.session.run()
+runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline())
+rec = al.Recorder(config="taskmaster")
+_ = await al.simulate(runner, scenarios=dialogs, seed=0, recorder=rec)"""),
+        ("code", CHECK + """tools = rec.tools
+called = tools.groupby("scenario_id", observed=True).tool_name.apply(lambda s: list(s.astype(str)))
+expected = {d.id: list(d.expected.tools) for d in dialogs}
+match = sum(called.get(k, []) == v for k, v in expected.items())
+print(f"tool sequence equals the annotation in {match}/{len(dialogs)} dialogs")
+tools.tool_name.value_counts()"""),
+        ("code", CHECK + """al.analysis.summary(rec.turns, ["total_e2e_ms", "seg_tools_ms"]).round(0)"""),
+    ],
+    "07_dask_sweep": [
+        ("md", "# Scaling a sweep with Dask\n\nThe same experiment on a local Dask cluster "
+               "(127.0.0.1) gives the same rows as in this process; point `executor=` at "
+               "a real cluster's `Client` to go bigger."),
+        ("code", SETUP + "\nfrom distributed import Client, LocalCluster"),
+        ("code", """def baseline(runner):
+    pass
+
+def crm_lookup(runner):
+    @runner.pipeline.on("user_turn_start")
+    async def lookup(transcript):
+        await asyncio.sleep(0.08)
+
+exp = al.Experiment(configs=[baseline, crm_lookup], scenarios="scenarios", repeats=4, seed=2)
+cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
+                       host="127.0.0.1")
+client = Client(cluster)
+on_dask = exp.run(client, progress=False)
+here = exp.run(progress=False)
+client.close(); cluster.close()"""),
+        ("code", CHECK + """same = on_dask.turns.drop(columns="run_id").equals(here.turns.drop(columns="run_id"))
+print("identical turns on Dask and in-process:", same)
+print(len(on_dask.sessions), "calls")"""),
+    ],
+}
+
+
+def build(name: str, cells: list) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    for kind, src in cells:
+        nb.cells.append(nbformat.v4.new_markdown_cell(src) if kind == "md"
+                        else nbformat.v4.new_code_cell(src))
+    return nb
+
+
+def main(names: list[str]) -> int:
+    for name, cells in NOTEBOOKS.items():
+        if names and name not in names:
+            continue
+        nb = build(name, cells)
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(HERE)}}).execute()
+        nbformat.write(nb, HERE / f"{name}.ipynb")
+        print("wrote", name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
