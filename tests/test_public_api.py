@@ -50,3 +50,21 @@ def test_every_notebook_has_stored_outputs():
         assert any(c["outputs"] for c in cells), f"{book.name} has no stored outputs"
         checked = [c for c in cells if "".join(c["source"]).startswith("# NBVAL_CHECK_OUTPUT")]
         assert checked and all(c["outputs"] for c in checked), book.name
+
+
+def test_tables_doc_lists_every_column():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "tables.md").read_text()
+    rec = al.Recorder(config="x")
+
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    al.simulate_sync(al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline()),
+                     scenarios="order-status-tools", recorder=rec)
+    for name in ("events", "turns", "segments", "tools", "hooks", "errors", "sessions",
+                 "usage"):
+        assert f"## {name}" in doc, name
+        for col in getattr(rec, name).columns:
+            assert f"`{col}`" in doc, (name, col)
