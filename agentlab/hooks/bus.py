@@ -177,6 +177,21 @@ class HookBus:
                     await self._observe(spec, entries, spec.args_of(event, ctx))
         return event
 
+    async def emit_at(self, t_ms: float, cls: type[ev.Event], *fields: Any) -> ev.Event:
+        """Like :meth:`emit`, stamped at an earlier instant ``t_ms`` (live audio: the VAD
+        knows the caller stopped speaking only after its silence window)."""
+        self.now_ms()  # starts the session clock if this is the first event
+        self.seq += 1
+        event = cls(self.session_id, self.turn_id, self.seq, t_ms, *fields)
+        self._publish(event)
+        ctx = self.context
+        for spec, entries in self._views.get(cls.name, ()):
+            if spec.dispatch is Dispatch.FIRE_AND_FORGET:
+                self._fire_and_forget(spec, entries, spec.args_of(event, ctx))
+            else:
+                await self._observe(spec, entries, spec.args_of(event, ctx))
+        return event
+
     def _publish(self, event: ev.Event) -> None:
         for observer in self._subscribers:
             try:

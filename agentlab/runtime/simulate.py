@@ -77,7 +77,7 @@ class _Call:
 
 async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
                     max_call_s: float, grace_s: float, sink: list,
-                    recorders: list) -> CallResult:
+                    recorders: list, conversation: Any = None) -> CallResult:
     loop = asyncio.get_running_loop()
     pipeline, index = runner.pipeline, call.index
     rng = np.random.default_rng([seed, index])
@@ -93,7 +93,7 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
         rec.label(session.session_id, scenario_id=call.plan.scenario_id or None, seed=seed,
                   call_index=index, repeat=call.repeat)
         bus.subscribe(rec)
-    conv = Conversation(
+    conv = (conversation or Conversation)(
         session, call.plan, call.profile, rng,
         stt=_simulated(pipeline.stt, STT),
         llm=_simulated(pipeline.llm, LLM),

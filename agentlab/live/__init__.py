@@ -1,0 +1,66 @@
+"""``al.live``: live calls on the real clock with real offline models (``live`` extra).
+
+Example (not run in doctests: it loads speech models)::
+
+    import agentlab as al
+    from agentlab import live
+
+    caller = live.AudioFileCaller(["hello.wav", "order.wav"])
+    result = await live.run_live(runner, caller, recorder=al.Recorder())
+    result.audio[0].perceived_latency(result.recorder.turns)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from .audio import AudioError, load_audio, mix_noise, to_mono16k
+from .call import AudioFileCaller, CallAudio, LiveStack
+from .llm import LLMError, OpenAIChat
+from .models import PiperTTS, SileroVAD, WhisperSTT
+
+__all__ = ["AudioError", "AudioFileCaller", "CallAudio", "LLMError", "LiveResult",
+           "LiveStack", "OpenAIChat", "PiperTTS", "SileroVAD", "WhisperSTT", "load_audio",
+           "mix_noise", "run_live", "run_live_sync", "to_mono16k"]
+
+
+@dataclass
+class LiveResult:
+    events: list
+    calls: list
+    audio: list[CallAudio]
+    recorder: Any = None
+
+
+async def run_live(runner: Any, caller: AudioFileCaller, *, realtime: bool = True,
+                   recorder: Any = None, stack: LiveStack | None = None, seed: int = 0,
+                   max_call_s: float = 600.0) -> LiveResult:
+    """Run one live call of ``caller`` through ``runner`` on the running loop's real clock.
+
+    ``realtime=False`` feeds the caller's audio and plays the agent's as fast as the models
+    allow (for tests and batch runs); the events and tables have the same shape.
+    """
+    from ..runtime.caller import CallPlan
+    from ..runtime.simulate import _Call, _check, _run_call, profile_resolver
+    from ..scenarios.model import Persona
+    from .call import live_conversation
+
+    _check(runner, 1, 1, 1)
+    stack = stack or LiveStack()
+    await asyncio.get_running_loop().run_in_executor(None, stack.warm_up)
+    plan = CallPlan(caller.turns(), Persona(max_follow_ups=0), scenario_id="live")
+    call = _Call(0, plan, profile_resolver(runner, None)(plan), prefix="live:")
+    recorders = [*runner.recorders, *([recorder] if recorder is not None else [])]
+    sink: list = []
+    result = await _run_call(runner, call, seed, False, max_call_s, 5.0, sink, recorders,
+                             live_conversation(stack, realtime))
+    for rec in recorders:
+        rec.flush()
+    return LiveResult(sink, [result], [result.session.conversation.audio], recorder)
+
+
+def run_live_sync(runner: Any, caller: AudioFileCaller, **kw: Any) -> LiveResult:
+    """:func:`run_live` for scripts (no running event loop)."""
+    return asyncio.run(run_live(runner, caller, **kw))

