@@ -209,6 +209,35 @@ client.close(); cluster.close()"""),
 print("identical turns on Dask and in-process:", same)
 print(len(on_dask.sessions), "calls")"""),
     ],
+    "08_live_session": [
+        ("md", "# A live session\n\nThe same runner and hooks on real audio with real offline "
+               "models (Silero VAD, Whisper tiny.en, piper), on the real clock. Two CMU "
+               "ARCTIC utterances play the caller (fed as fast as the models allow here; "
+               "`realtime=True` paces them like a person). Needs the `live` extra."),
+        ("code", SETUP + "\nfrom pathlib import Path\nfrom agentlab import live"),
+        ("code", """pipeline = al.Pipeline()
+
+@pipeline.on("user_turn_start")
+async def crm_lookup(transcript):
+    await asyncio.sleep(0.08)
+
+async def handle_call(ctx):
+    await ctx.session.run()
+
+runner = al.AgentRunner(entrypoint=handle_call, agent_id="support", pipeline=pipeline)
+speech = Path("../tests/data/speech")
+caller = live.AudioFileCaller([speech / "cmu_arctic_us_aew_a0003.wav",
+                               speech / "cmu_arctic_us_axb_a0004.wav"])
+rec = al.Recorder(config="live")
+result = await live.run_live(runner, caller, realtime=False, recorder=rec)"""),
+        ("code", CHECK + """print(rec.turns.user_text.tolist())
+print(rec.turns.seg_user_hooks_ms.round(-1).tolist(), result.calls[0].final_state)"""),
+        ("code", """rec.turns[["turn_id", "total_e2e_ms", "seg_vad_ms", "seg_stt_ms", "seg_tts_ttfb_ms"]].round(0)"""),
+        ("md", "With `realtime=True`, `result.audio[0].perceived_latency(rec.turns)` compares "
+               "what the caller would hear (end of speech -> agent onset, measured on the "
+               "recording with librosa) with `total_e2e_ms`."),
+        ("code", "_ = al.plot.timeline(rec.events, audio=result.audio[0].channel(\"user\") + result.audio[0].channel(\"agent\"))"),
+    ],
 }
 
 

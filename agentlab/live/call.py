@@ -11,6 +11,7 @@ out at real-time pace. Both channels are recorded (:class:`CallAudio`).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +46,13 @@ class LiveStack:
 class CallAudio:
     """Both channels of one call on the session clock, as 16 kHz float32 arrays."""
 
-    user: list[tuple[float, np.ndarray]] = field(default_factory=list)
-    agent: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    user: list[tuple[float, np.ndarray]] = field(default_factory=list, repr=False)
+    agent: list[tuple[float, np.ndarray]] = field(default_factory=list, repr=False)
+
+    def __repr__(self) -> str:
+        seconds = {k: sum(len(a) for _, a in getattr(self, k)) / SAMPLE_RATE
+                   for k in ("user", "agent")}
+        return f"CallAudio(user={seconds['user']:.1f} s, agent={seconds['agent']:.1f} s)"
 
     def channel(self, which: str) -> np.ndarray:
         parts = getattr(self, which)
@@ -86,9 +92,11 @@ class LiveConversation(Conversation):
     realtime: bool = True
     audio: CallAudio
 
-    async def wait_for_caller_turn(self, turn: Any) -> None:
-        if self.realtime:  # as fast as possible: no pauses between turns
-            await super().wait_for_caller_turn(turn)
+    async def sleep(self, ms: float) -> None:
+        if self.realtime:
+            await super().sleep(ms)
+        elif self.ending:  # as fast as possible: no pauses, no play-out waits
+            raise CallEnded(self.ending)
 
     async def user_turn(self, turn: Any, skip_pause: bool = False) -> bool:
         bus = self.session.bus
@@ -137,9 +145,9 @@ class LiveConversation(Conversation):
             self.audio.user.append((self.now(), chunk))
             if self.realtime:
                 await self.sleep(CHUNK_MS)
-            heard = np.concatenate(buf)
             if not self.realtime and i < len(audio):
                 continue  # as fast as possible: decide once the utterance is delivered
+            heard = np.concatenate(buf)
             segs = vad.segments(heard)
             if segs and not started:
                 started = True
@@ -157,46 +165,79 @@ class LiveConversation(Conversation):
         return heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
 
     async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
-        session, bus = self.session, self.session.bus
+        """LLM -> TTS. Sentences go to TTS as soon as the LLM has finished them, unless
+        ``llm`` hooks need the whole reply first (that wait is the ``llm_rest`` cost)."""
+        bus = self.session.bus
         inst.llm_request = self.now()
         await bus.emit(ev.LlmRequest)
-        llm = getattr(session.pipeline, "llm", None)
-        if isinstance(llm, OpenAIChat):
-            self.history.append({"role": "user", "content": transcript})
-            parts = []
-            async for delta in llm.stream(self.history):
-                if not parts:
-                    inst.first_token = self.now()
-                    await bus.emit(ev.LlmFirstToken)
+        reply: dict[str, str] = {}
+
+        async def sentences() -> AsyncIterator[str]:
+            pending, parts = "", []
+            async for delta in self._deltas(transcript, inst):
                 parts.append(delta)
+                pending += delta
+                *done, pending = _split(pending)
+                for sentence in done:
+                    if "text_ready" not in reply:
+                        reply["text_ready"] = ""
+                        inst.text_ready = self.now()
+                    yield sentence
             raw = "".join(parts).strip() or "Sorry, could you say that again?"
-            self.history.append({"role": "assistant", "content": raw})
-        else:
-            raw, _ = await session.dialog_machine.respond(transcript, self.rng, self.llm,
-                                                          self.current.reply)
-            inst.first_token = self.now()
-            await bus.emit(ev.LlmFirstToken)
-        tokens_in, tokens_out = self._usage(transcript, raw)
-        inst.text_ready = self.now()
-        await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
-        final = raw
-        if bus.has_handlers("pipeline.llm"):
+            reply["raw"] = raw
+            tokens_in, tokens_out = self._usage(transcript, raw)
+            reply["usage"] = (tokens_in, tokens_out)
+            if "text_ready" not in reply:
+                inst.text_ready = self.now()
+            await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
+            if pending.strip():
+                yield pending.strip()
+
+        if bus.has_handlers("pipeline.llm"):  # the chain needs the full reply
+            _ = [s async for s in sentences()]
             t0 = self.now()
-            final = await bus.run_chain("llm", raw)
+            final = await bus.run_chain("llm", reply["raw"])
             inst.chain_ms = self.now() - t0
             inst.text_ready = self.now()
 
-        async def text_stream() -> AsyncIterator[str]:
-            for sentence in self.stack.tts.sentences(final):
-                yield sentence
+            async def text_stream() -> AsyncIterator[str]:
+                for sentence in self.stack.tts.sentences(final):
+                    yield sentence
 
-        await self.speak(text_stream(), inst, source="reply")
+            await self.speak(text_stream(), inst, source="reply")
+        else:
+            await self.speak(sentences(), inst, source="reply")
+            final = reply["raw"]
+        self.history.append({"role": "assistant", "content": final})
         self.last_reply = final
         await bus.emit(ev.AgentTurn, final)
-        self._count_turn(tokens_in, tokens_out)
+        self._count_turn(*reply["usage"])
         total, segments = inst.segments()
         self.totals.append(total)
         await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)
+
+    async def _deltas(self, transcript: str, inst: TurnInstants) -> AsyncIterator[str]:
+        """The reply as text deltas: the OpenAI-compatible endpoint, or the dialog flow."""
+        session, bus = self.session, self.session.bus
+        llm = getattr(session.pipeline, "llm", None)
+        self.history.append({"role": "user", "content": transcript})
+        if isinstance(llm, OpenAIChat):
+            stream = llm.stream(self.history)
+        else:
+            raw, _ = await session.dialog_machine.respond(transcript, self.rng, self.llm,
+                                                          self.current.reply)
+
+            async def one() -> AsyncIterator[str]:
+                yield raw
+
+            stream = one()
+        first = True
+        async for delta in stream:
+            if first:
+                first = False
+                inst.first_token = self.now()
+                await bus.emit(ev.LlmFirstToken)
+            yield delta
 
     async def speak(self, text: AsyncIterator[str], inst: TurnInstants | None,
                     source: str) -> None:
@@ -233,6 +274,33 @@ class LiveConversation(Conversation):
             if self.realtime:
                 await self.sleep(playhead - self.now())
             await bus.emit(ev.AgentSpeechEnd, False, source)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+MIN_CLAUSE_WORDS = 5
+
+
+def _split(text: str) -> list[str]:
+    """Finished pieces and the unfinished rest (last item): sentences, and clauses of at
+    least MIN_CLAUSE_WORDS words so TTS can start before a long sentence ends."""
+    out: list[str] = []
+    for piece in _SENTENCE_END.split(text):
+        out.extend(_clauses(piece) if len(piece.split()) > MIN_CLAUSE_WORDS else [piece])
+    done, rest = out[:-1], out[-1]
+    return [*done, rest]
+
+
+def _clauses(sentence: str) -> list[str]:
+    parts, current = [], ""
+    for clause in _CLAUSE_END.split(sentence):
+        current = f"{current} {clause}".strip()
+        if len(current.split()) >= MIN_CLAUSE_WORDS and current[-1:] in ",;:":
+            parts.append(current)
+            current = ""
+    return [*parts, current]
 
 
 def live_conversation(stack: LiveStack, realtime: bool):

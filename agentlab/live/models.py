@@ -36,7 +36,7 @@ class SileroVAD:
     caller is taken to have stopped speaking."""
 
     threshold: float = 0.5
-    silence_ms: float = 300.0
+    silence_ms: float = 250.0
     min_speech_ms: float = 150.0
 
     def segments(self, audio: np.ndarray) -> list[tuple[float, float]]:

