@@ -205,3 +205,28 @@ def test_openai_client_against_a_real_llama_cpp_server(llama_server, tmp_path):
     saved = rec.save(tmp_path / "run")
     assert not any(SECRET.encode() in p.read_bytes() for p in saved.iterdir())
     assert SECRET not in json.dumps(rec.statistics()) + rec.events.to_csv()
+
+
+def test_api_key_never_reaches_notebook_outputs(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    port = _free_port()
+    monkeypatch.setenv("AGENTLAB_LLM_API_KEY", SECRET)  # the key comes from the environment
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
+        f"import agentlab as al\nfrom agentlab import live\n"
+        f"import os\nllm = live.OpenAIChat(base_url='http://127.0.0.1:{port}/v1',"
+        f" timeout_s=2)\nprint(llm, bool(os.environ['AGENTLAB_LLM_API_KEY']))\nllm",
+        "async def handle_call(ctx):\n    await ctx.session.run()\n"
+        "runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline(llm=llm))\n"
+        "rec = al.Recorder()\n"
+        f"res = await live.run_live(runner, live.AudioFileCaller([{str(DATA / FILES[0])!r}]),"
+        " realtime=False, recorder=rec)\nprint(res.calls[0])\nrec.errors",
+        "rec.events.tail(5)")]
+    NotebookClient(nb, timeout=180, kernel_name="python3").execute()
+    text = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert "api_key=set" in text and "LLM endpoint" in text  # the failure is shown ...
+    assert SECRET not in text and SECRET not in nbformat.writes(nb)  # ... the key is not
