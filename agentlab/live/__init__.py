@@ -21,7 +21,16 @@ from .call import AudioFileCaller, CallAudio, LiveStack
 from .llm import LLMError, OpenAIChat
 from .models import PiperTTS, SileroVAD, WhisperSTT
 
+
+def __getattr__(name: str):
+    if name in ("Microphone", "MicrophoneCaller"):  # anywidget only when asked for
+        from . import microphone
+
+        return getattr(microphone, name)
+    raise AttributeError(f"module 'agentlab.live' has no attribute {name!r}")
+
 __all__ = ["AudioError", "AudioFileCaller", "CallAudio", "LLMError", "LiveResult",
+           "Microphone", "MicrophoneCaller",
            "LiveStack", "OpenAIChat", "PiperTTS", "SileroVAD", "WhisperSTT", "load_audio",
            "mix_noise", "run_live", "run_live_sync", "to_mono16k"]
 

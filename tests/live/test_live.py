@@ -230,3 +230,19 @@ def test_api_key_never_reaches_notebook_outputs(tmp_path, monkeypatch):
     text = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert "api_key=set" in text and "LLM endpoint" in text  # the failure is shown ...
     assert SECRET not in text and SECRET not in nbformat.writes(nb)  # ... the key is not
+
+
+def test_microphone_widget_collects_pcm_and_cuts_utterances():
+    mic = live.Microphone()
+    assert repr(mic) == "Microphone('microphone off')"
+    with pytest.raises(live.AudioError, match="no speech yet"):
+        live.MicrophoneCaller(mic).turns()
+    x = live.load_audio(DATA / FILES[2])
+    pcm = (np.concatenate([np.zeros(8000), x, np.zeros(8000), x, np.zeros(8000)])
+           * 32767).astype("<i2").tobytes()
+    for i in range(0, len(pcm), 3200):  # 100 ms chunks, as the browser sends them
+        mic.feed(pcm[i:i + 3200])
+    assert mic.seconds() == pytest.approx(len(pcm) / 2 / 16000)
+    assert "listening" in mic.status and len(mic.utterances()) == 2
+    mic._message(mic, {"type": "started", "rate": 48000}, [])
+    assert "refused" in mic.status
