@@ -83,13 +83,14 @@ class Microphone(anywidget.AnyWidget):
     def __init__(self, **kw: Any):
         super().__init__(**kw)
         self._chunks: list[np.ndarray] = []
+        self._rate_ok = True
         self._lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self.on_msg(self._message)
 
     def _message(self, _widget: Any, content: dict, buffers: list) -> None:
         kind = content.get("type")
-        if kind == "pcm":
+        if kind == "pcm" and self._rate_ok:
             for buf in buffers:
                 x = np.frombuffer(bytes(buf), "<i2").astype(np.float32) / 32768.0
                 with self._lock:
@@ -97,7 +98,8 @@ class Microphone(anywidget.AnyWidget):
             self.status = f"listening: {self.seconds():.1f} s received"
         elif kind == "started":
             rate = int(content.get("rate", SAMPLE_RATE))
-            self.status = "listening" if rate == SAMPLE_RATE else \
+            self._rate_ok = rate == SAMPLE_RATE  # chunks at another rate are not kept
+            self.status = "listening" if self._rate_ok else \
                 f"the browser gave {rate} Hz audio, not 16 kHz; refused"
         elif kind == "stopped":
             self.status = f"stopped: {self.seconds():.1f} s received"

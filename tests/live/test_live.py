@@ -244,5 +244,7 @@ def test_microphone_widget_collects_pcm_and_cuts_utterances():
         mic.feed(pcm[i:i + 3200])
     assert mic.seconds() == pytest.approx(len(pcm) / 2 / 16000)
     assert "listening" in mic.status and len(mic.utterances()) == 2
+    before = mic.seconds()
     mic._message(mic, {"type": "started", "rate": 48000}, [])
-    assert "refused" in mic.status
+    mic.feed(pcm[:3200])
+    assert "refused" in mic.status and mic.seconds() == before
