@@ -87,11 +87,6 @@ def test_comparator_runs_with_knobs_and_stops():
     # stop: the first batch's results are kept
     cmp.configs.value = ("baseline", "crm")
     cmp.repeats.value = 10
-    cmp._current = None
-
-    def stop_after_first(done, total, original=cmp.experiment):
-        pass
-
     exp = cmp._build()
     exp.batch_size = 1
     rec = exp.run(progress=False, on_batch=lambda d, t: exp.stop() if d == 1 else None)

@@ -9,6 +9,7 @@ types from data. Free-form fields (tool ``args``/``result``) are stored as JSON 
 from __future__ import annotations
 
 import json
+import types
 import typing
 from dataclasses import fields
 from operator import attrgetter
@@ -30,7 +31,7 @@ def _arrow_type(name: str, hint: Any) -> pa.DataType:
     if hint in _SIMPLE:
         return _SIMPLE[hint]
     origin = typing.get_origin(hint)
-    if origin in (typing.Union, __import__("types").UnionType):
+    if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(args) == 1 and args[0] in _SIMPLE:
             return _SIMPLE[args[0]]

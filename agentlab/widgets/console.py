@@ -99,7 +99,6 @@ class SessionConsole(W.VBox):
         from ..scenarios.model import Persona
 
         self.recorder = Recorder(config="console")
-        self.recorder_observer = self._observe
         ready = threading.Event()
 
         async def next_turn():
@@ -148,7 +147,7 @@ class SessionConsole(W.VBox):
                 self._thread.join(30)
         self.say_button.disabled = self.end_button.disabled = True
         self.start_button.disabled = False
-        self._refresh(final=True)
+        self._refresh()
         self.status.value = f"call ended: {len(self._rows)} turns"
 
     def _say_from_ui(self) -> None:
@@ -175,16 +174,16 @@ class SessionConsole(W.VBox):
             row["interrupted"] = event.interrupted
             self.bar.value = latency_bar(event.segments, event.total_e2e_ms)
             self._set_audio(row["agent"])
-            self._refresh(final=True)
+            self._refresh()
             self._turn_done.set()
         elif name == "session_end":
             self.status.value = f"call ended ({event.reason})"
-            self._refresh(final=True)
+            self._refresh()
             self._turn_done.set()
         if self._throttle.ready():
             self.status.value = f"t={event.t_ms / 1000:.1f} s: {name.replace('_', ' ')}"
 
-    def _refresh(self, final: bool = False) -> None:
+    def _refresh(self) -> None:
         self.table.value = table_html(self._rows, ["turn", "caller", "agent", "total ms",
                                                    "interrupted"])
 

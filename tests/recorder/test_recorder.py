@@ -145,7 +145,11 @@ def _equal(a, b):
 def test_save_load_round_trip(recorded, tmp_path):
     rec, _ = recorded
     path = rec.save(tmp_path / "run")
-    _equal(rec, al.Recorder.load(path))
+    loaded = al.Recorder.load(path)
+    counts = ("events", "sessions", "by_event")
+    assert [loaded.statistics()[k] for k in counts] == [rec.statistics()[k] for k in counts]
+    assert len(loaded.turns) > 0
+    _equal(rec, loaded)  # every table, frame for frame
 
 
 def test_interrupted_save_leaves_the_previous_run(recorded, tmp_path, monkeypatch):
