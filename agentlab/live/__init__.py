@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .audio import AudioError, load_audio, mix_noise, to_mono16k
-from .call import AudioFileCaller, CallAudio, LiveStack
+from .call import AudioFileCaller, CallAudio, LiveStack, ScenarioCaller
 from .llm import LLMError, OpenAIChat
 from .models import PiperTTS, SileroVAD, WhisperSTT
 
@@ -30,7 +30,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'agentlab.live' has no attribute {name!r}")
 
 __all__ = ["AudioError", "AudioFileCaller", "CallAudio", "LLMError", "LiveResult",
-           "Microphone", "MicrophoneCaller",
+           "Microphone", "MicrophoneCaller", "ScenarioCaller",
            "LiveStack", "OpenAIChat", "PiperTTS", "SileroVAD", "WhisperSTT", "load_audio",
            "mix_noise", "run_live", "run_live_sync", "to_mono16k"]
 
@@ -43,10 +43,12 @@ class LiveResult:
     recorder: Any = None
 
 
-async def run_live(runner: Any, caller: AudioFileCaller, *, realtime: bool = True,
+async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
                    recorder: Any = None, stack: LiveStack | None = None, seed: int = 0,
                    max_call_s: float = 600.0) -> LiveResult:
-    """Run one live call of ``caller`` through ``runner`` on the running loop's real clock.
+    """Run one live call of ``caller`` (an :class:`AudioFileCaller`, a
+    :class:`ScenarioCaller` or a ``MicrophoneCaller``) through ``runner`` on the running
+    loop's real clock.
 
     ``realtime=False`` feeds the caller's audio and plays the agent's as fast as the models
     allow (for tests and batch runs); the events and tables have the same shape.
@@ -59,7 +61,9 @@ async def run_live(runner: Any, caller: AudioFileCaller, *, realtime: bool = Tru
     _check(runner, 1, 1, 1)
     stack = stack or LiveStack()
     await asyncio.get_running_loop().run_in_executor(None, stack.warm_up)
-    plan = CallPlan(caller.turns(), Persona(max_follow_ups=0), scenario_id="live")
+    plan = CallPlan(caller.turns(), Persona(max_follow_ups=0),
+                    tools=getattr(caller, "tools", {}),
+                    scenario_id=getattr(caller, "scenario_id", "live"))
     call = _Call(0, plan, profile_resolver(runner, None)(plan), prefix="live:")
     recorders = [*runner.recorders, *([recorder] if recorder is not None else [])]
     sink: list = []

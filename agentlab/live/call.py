@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import events as ev
 from ..runtime.conversation import CallEnded, Conversation, SpeechData, SpeechEvent, TurnInstants
+from ..runtime.tool_calls import run_tool_calls
 from .audio import SAMPLE_RATE, load_audio, pcm16
 from .llm import OpenAIChat
 from .models import PiperTTS, SileroVAD, WhisperSTT
@@ -224,8 +225,12 @@ class LiveConversation(Conversation):
         if isinstance(llm, OpenAIChat):
             stream = llm.stream(self.history)
         else:
-            raw, _ = await session.dialog_machine.respond(transcript, self.rng, self.llm,
-                                                          self.current.reply)
+            raw, steps = await session.dialog_machine.respond(
+                transcript, self.rng, self.llm, self.current.reply, self.current.tool_calls)
+            if steps:  # the reply waits for the tools, as with a real model
+                t0 = self.now()
+                await run_tool_calls(self, steps)
+                inst.tools_ms = self.now() - t0
 
             async def one() -> AsyncIterator[str]:
                 yield raw
@@ -329,3 +334,32 @@ class AudioFileCaller:
         texts = self.texts or [Path(f).stem for f in self.files]
         return [CallerTurn(t, self.pause_ms, audio=load_audio(f))
                 for f, t in zip(self.files, texts, strict=True)]
+
+
+@dataclass
+class ScenarioCaller:
+    """A caller who speaks a scenario's turns, synthesized with TTS (piper), with the
+    scenario's pauses; the agent's scripted replies and tool calls come along."""
+
+    scenario: Any
+    tts: PiperTTS = field(default_factory=PiperTTS)
+
+    @property
+    def scenario_id(self) -> str:
+        return self.scenario.id
+
+    @property
+    def tools(self) -> dict:
+        return dict(self.scenario.tools)
+
+    def turns(self) -> list[Any]:
+        from ..runtime.caller import CallPlan
+
+        silence = np.zeros(int(0.6 * SAMPLE_RATE), np.float32)
+        turns = []
+        for turn in CallPlan.from_scenario(self.scenario).turns:
+            if turn.text:
+                turn.audio = np.concatenate([silence[:1600], self.tts.synthesize(turn.text),
+                                             silence])
+                turns.append(turn)
+        return turns

@@ -248,3 +248,15 @@ def test_microphone_widget_collects_pcm_and_cuts_utterances():
     mic._message(mic, {"type": "started", "rate": 48000}, [])
     mic.feed(pcm[:3200])
     assert "refused" in mic.status and mic.seconds() == before
+
+
+def test_scenario_caller_speaks_its_turns_with_tts():
+    scenario = al.datasets.load("order-status-tools")
+    rec = al.Recorder()
+    res = live.run_live_sync(runner(), live.ScenarioCaller(scenario), realtime=False,
+                             recorder=rec)
+    assert res.calls[0].final_state == "ended"
+    heard = rec.turns.user_text.tolist()
+    assert len(heard) == 3 and "4417" in heard[1].replace(" ", "").replace(",", "")
+    assert rec.tools.tool_name.astype(str).tolist() == ["lookup_order", "get_tracking"]
+    assert set(rec.turns.scenario_id.astype(str)) == {"order-status-tools"}
