@@ -14,7 +14,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cloudpickle
@@ -27,7 +27,8 @@ from ..recorder import Recorder
 class Task:
     index: int
     config: Any
-    scenarios: list
+    scenarios: list   # the scenarios this task's calls play ...
+    first: int        # ... starting with scenario number ``first`` of the experiment
     repeats: int
     seed: int
     profile: str | None
@@ -42,17 +43,14 @@ class Task:
 def run_task(task: Task) -> dict[str, Any]:
     """Simulate one task's calls on a fresh virtual loop; the exported recorder."""
     from ..clock import run_virtual
-    from ..runtime.caller import CallPlan
-    from ..runtime.simulate import _Call, _simulate, profile_resolver
+    from ..runtime.simulate import _plan_calls, _simulate
 
     runner = task.config.runner()
-    profile_for = profile_resolver(runner, task.profile)
-    first = task.start // task.repeats
-    plans = [CallPlan.from_scenario(s) for s in
-             task.scenarios[first:(task.stop - 1) // task.repeats + 1]]
-    todo = [_Call(k, plan, profile_for(plan), k % task.repeats, f"{task.config.name}:")
-            for k in range(task.start, task.stop)
-            for plan in [plans[k // task.repeats - first]]]
+    offset = task.first * task.repeats  # call numbers are the experiment's, not the task's
+    todo = [replace(c, index=c.index + offset, prefix=f"{task.config.name}:")
+            for c in _plan_calls(runner, None, task.scenarios, None, task.repeats,
+                                 task.profile)
+            if task.start <= c.index + offset < task.stop]
     rec = Recorder(config=task.config.name)
     run_virtual(_simulate(runner, todo, task.seed, False, 1800.0, 5.0, 1, rec))
     return rec.export()
@@ -89,9 +87,9 @@ def run(exp: Any, executor: Any, *, progress: bool, workers: int | None, run_id:
     bar = tqdm(total=total, unit="call", disable=not progress, desc="simulating")
     complete = True
     try:
-        for task, part in _dispatch(exp, tasks, executor, workers):
-            results[task.index_in_run] = part
-            bar.update(task.calls)
+        for i, part in _dispatch(exp, tasks, executor, workers):
+            results[i] = part
+            bar.update(tasks[i].calls)
             if on_batch is not None:
                 on_batch(len(results), len(tasks))
     except (KeyboardInterrupt, asyncio.CancelledError, _Stopped):
@@ -110,34 +108,23 @@ class _Stopped(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class _Numbered:
-    index_in_run: int
-    task: Task
-
-    @property
-    def calls(self) -> int:
-        return self.task.calls
-
-
 def _dispatch(exp: Any, tasks: list[Task], executor: Any, workers: int | None):
-    """Yield (numbered task, exported part) as tasks finish; raise _Stopped on stop()."""
-    numbered = [_Numbered(i, t) for i, t in enumerate(tasks)]
+    """Yield (task number, exported part) as tasks finish; raise _Stopped on stop()."""
     kind = _kind(executor)
     if kind == "inprocess":
-        for n in numbered:
+        for i, task in enumerate(tasks):
             if exp._stop.is_set():
                 raise _Stopped
-            yield n, _in_this_process(n.task)
+            yield i, _in_this_process(task)
         return
     if kind == "dask":
-        yield from _dask(exp, numbered, executor)
+        yield from _dask(exp, tasks, executor)
         return
     own = not isinstance(executor, cf.Executor)
     pool = executor if not own else cf.ProcessPoolExecutor(
         max_workers=workers or (executor if isinstance(executor, int) else os.cpu_count()),
         mp_context=multiprocessing.get_context("forkserver"))
-    futures = {pool.submit(run_blob, _blob(n.task)): n for n in numbered}
+    futures = {pool.submit(run_blob, _blob(t)): i for i, t in enumerate(tasks)}
     try:
         for fut in cf.as_completed(futures):
             if exp._stop.is_set():
@@ -150,16 +137,16 @@ def _dispatch(exp: Any, tasks: list[Task], executor: Any, workers: int | None):
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask(exp: Any, numbered: list[_Numbered], client: Any):
+def _dask(exp: Any, tasks: list[Task], client: Any):
     from distributed import as_completed
 
-    futures = [client.submit(run_blob, _blob(n.task), pure=False) for n in numbered]
-    index = {f.key: n for f, n in zip(futures, numbered, strict=True)}
+    futures = [client.submit(run_blob, _blob(t), pure=False) for t in tasks]
+    number = {f.key: i for i, f in enumerate(futures)}
     try:
         for fut in as_completed(futures):
             if exp._stop.is_set():
                 raise _Stopped
-            yield index[fut.key], fut.result()
+            yield number[fut.key], fut.result()
     finally:
         client.cancel([f for f in futures if not f.done()])
 

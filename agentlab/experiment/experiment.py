@@ -129,10 +129,12 @@ class Experiment:
 
     def tasks(self) -> list[executors.Task]:
         """The work, in a fixed order: per config, batches of consecutive call indices."""
-        n, size = self.calls_per_config, max(1, self.batch_size)
-        return [executors.Task(i, c, self.scenario_list, self.repeats, self.seed,
-                               self.profile or c.profile, start, min(n, start + size))
-                for i, c in enumerate(self.configs) for start in range(0, n, size)]
+        n, size, r = self.calls_per_config, max(1, self.batch_size), self.repeats
+        # each task carries only the scenarios its calls play (call k plays k // repeats)
+        return [executors.Task(i, c, self.scenario_list[start // r:(stop - 1) // r + 1],
+                               start // r, r, self.seed, self.profile or c.profile, start, stop)
+                for i, c in enumerate(self.configs) for start in range(0, n, size)
+                for stop in [min(n, start + size)]]
 
     def stop(self) -> None:
         """Ask a running ``run()`` to stop after the batches under way (thread-safe)."""
