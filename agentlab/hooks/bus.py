@@ -152,10 +152,13 @@ class HookBus:
         self._subscribers.append(observer)
 
     # -- canonical events ---------------------------------------------------------
-    async def emit(self, cls: type[ev.Event], *fields: Any) -> ev.Event | None:
+    async def emit(self, cls: type[ev.Event], *fields: Any,
+                   at_ms: float | None = None) -> ev.Event | None:
         """Stamp and publish one canonical event, then fire the hooks that view it.
 
-        Returns the event, or None when nobody listens (nothing is built then).
+        ``at_ms`` stamps an earlier instant (live audio: the VAD knows the caller stopped
+        speaking only after its silence window). Returns the event, or None when nobody
+        listens (nothing is built then).
         """
         if self._deferred is not None:
             self._raise_deferred()
@@ -165,7 +168,9 @@ class HookBus:
         views = self._views.get(cls.name)
         if not views and not self._subscribers:
             return None
-        event = cls(self.session_id, self.turn_id, self.seq, self.now_ms(), *fields)
+        now = self.now_ms()
+        event = cls(self.session_id, self.turn_id, self.seq, now if at_ms is None else at_ms,
+                    *fields)
         if self._subscribers:
             self._publish(event)
         if views:
@@ -175,21 +180,6 @@ class HookBus:
                     self._fire_and_forget(spec, entries, spec.args_of(event, ctx))
                 else:
                     await self._observe(spec, entries, spec.args_of(event, ctx))
-        return event
-
-    async def emit_at(self, t_ms: float, cls: type[ev.Event], *fields: Any) -> ev.Event:
-        """Like :meth:`emit`, stamped at an earlier instant ``t_ms`` (live audio: the VAD
-        knows the caller stopped speaking only after its silence window)."""
-        self.now_ms()  # starts the session clock if this is the first event
-        self.seq += 1
-        event = cls(self.session_id, self.turn_id, self.seq, t_ms, *fields)
-        self._publish(event)
-        ctx = self.context
-        for spec, entries in self._views.get(cls.name, ()):
-            if spec.dispatch is Dispatch.FIRE_AND_FORGET:
-                self._fire_and_forget(spec, entries, spec.args_of(event, ctx))
-            else:
-                await self._observe(spec, entries, spec.args_of(event, ctx))
         return event
 
     def _publish(self, event: ev.Event) -> None:

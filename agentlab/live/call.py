@@ -152,7 +152,7 @@ class LiveConversation(Conversation):
             segs = vad.segments(heard)
             if segs and not started:
                 started = True
-                await bus.emit_at(t0 + segs[0][0] * 1000, ev.UserSpeechStart)
+                await bus.emit(ev.UserSpeechStart, at_ms=t0 + segs[0][0] * 1000)
             done = segs and len(heard) / SAMPLE_RATE - segs[-1][1] >= vad.silence_ms / 1000
             if done or i > len(audio) + 3 * SAMPLE_RATE:
                 break
@@ -162,7 +162,7 @@ class LiveConversation(Conversation):
         inst.speech_end = t0 + end * 1000 if self.realtime else self.now()
         inst.vad_stop = self.now()
         inst._vad_silence = inst.vad_stop - inst.speech_end
-        await bus.emit_at(inst.speech_end, ev.UserSpeechEnd)
+        await bus.emit(ev.UserSpeechEnd, at_ms=inst.speech_end)
         return heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
 
     async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
