@@ -27,6 +27,7 @@ from .llm import OpenAIChat
 from .models import PiperTTS, SileroVAD, WhisperSTT
 
 CHUNK_MS = 100.0
+TAIL_S = 1.0  # the VAD re-checks this much audio before the last speech it saw
 
 
 @dataclass
@@ -137,7 +138,7 @@ class LiveConversation(Conversation):
         silence = np.zeros(step, np.float32)
         t0 = self.now()
         buf: list[np.ndarray] = []
-        started = False
+        start = end = None  # seconds into the delivered audio
         i = 0
         while True:
             chunk = audio[i:i + step] if i < len(audio) else silence  # then the line is quiet
@@ -149,16 +150,20 @@ class LiveConversation(Conversation):
             if not self.realtime and i < len(audio):
                 continue  # as fast as possible: decide once the utterance is delivered
             heard = np.concatenate(buf)
-            segs = vad.segments(heard)
-            if segs and not started:
-                started = True
-                await bus.emit(ev.UserSpeechStart, at_ms=t0 + segs[0][0] * 1000)
-            done = segs and len(heard) / SAMPLE_RATE - segs[-1][1] >= vad.silence_ms / 1000
-            if done or i > len(audio) + 3 * SAMPLE_RATE:
+            # Only the recent audio is re-checked (it runs on the event loop every chunk):
+            # everything before the last speech already seen is settled.
+            since = 0.0 if end is None else max(0.0, end - TAIL_S)
+            for a, b in vad.segments(heard[int(since * SAMPLE_RATE):]):
+                if start is None:
+                    start = since + a
+                    await bus.emit(ev.UserSpeechStart, at_ms=t0 + start * 1000)
+                end = since + b
+            now_s = len(heard) / SAMPLE_RATE
+            if (end is not None and now_s - end >= vad.silence_ms / 1000) or \
+                    i > len(audio) + 3 * SAMPLE_RATE:
                 break
-        if not segs:
+        if start is None:
             raise CallEnded("no speech heard")
-        start, end = segs[0][0], segs[-1][1]
         inst.speech_end = t0 + end * 1000 if self.realtime else self.now()
         inst.vad_stop = self.now()
         inst._vad_silence = inst.vad_stop - inst.speech_end
