@@ -24,7 +24,6 @@ from typing import Any
 
 from .. import events as ev
 from ..errors import HookSignatureError
-from . import registry as _registry
 from .registry import HandlerEntry, HookRegistry
 from .spec import HOOK_SPECS, Dispatch, HookSpec, specs_for_event
 
@@ -120,14 +119,13 @@ class HookBus:
         for reg in self._registries:
             for spec, entries in reg:
                 self._by_key.setdefault(spec.key, []).append(entries)
-        self._generation = -1
+            reg.attach(self)
         self._flat: dict[str, tuple[HandlerEntry, ...]] = {}
-        self._rebuild()
+        self.rebuild()
 
-    def _rebuild(self) -> None:
-        """Flatten the enabled handlers per hook and per event (registration is rare,
-        dispatch is hot)."""
-        self._generation = _registry.generation[0]
+    def rebuild(self) -> None:
+        """Flatten the enabled handlers per hook and per event. The registries call this
+        on every change (registration is rare, dispatch is hot)."""
         self._flat = {key: tuple(e for lst in lists for e in lst if e.enabled)
                       for key, lists in self._by_key.items()}
         self._views = {}
@@ -162,8 +160,6 @@ class HookBus:
         """
         if self._deferred is not None:
             self._raise_deferred()
-        if self._generation != _registry.generation[0]:
-            self._rebuild()
         self.seq += 1
         views = self._views.get(cls.name)
         if not views and not self._subscribers:
@@ -216,8 +212,6 @@ class HookBus:
     async def fire(self, hook: str, *args: Any) -> None:
         """Fire an observe hook directly by ``"scope.name"`` (e.g. ``"session.user_turn"``),
         for stages that are not canonical events and for benchmarks."""
-        if self._generation != _registry.generation[0]:
-            self._rebuild()
         entries = self._flat.get(hook)
         if not entries:
             return
@@ -268,8 +262,6 @@ class HookBus:
         key = f"pipeline.{name}"
         spec = _SPEC_BY_KEY[key]
         recorded = bool(self._subscribers)
-        if self._generation != _registry.generation[0]:
-            self._rebuild()
         for entry in self._flat.get(key, ()):
             start_ms = self.now_ms() if recorded else 0.0
             t0 = perf_counter_ns()
@@ -309,8 +301,6 @@ class HookBus:
     # -- stream slot (stt, tts) ---------------------------------------------------
     def has_handlers(self, hook: str) -> bool:
         """Whether any enabled handler is registered for ``"scope.name"``."""
-        if self._generation != _registry.generation[0]:
-            self._rebuild()
         return bool(self._flat.get(hook))
 
     def stream_slot(self, name: str, builtin: Callable[[AsyncIterator], AsyncIterator],
@@ -360,8 +350,6 @@ class HookBus:
     def chained_stream(self, name: str, stream: AsyncIterator) -> AsyncIterator:
         """Wrap ``stream`` with every ``vision_frame`` handler in registration order; a
         handler that raises is bypassed for the rest of the stream."""
-        if self._generation != _registry.generation[0]:
-            self._rebuild()
         key = f"pipeline.{name}"
         for entry in self._flat.get(key, ()):
             stream = self._guarded_link(_SPEC_BY_KEY[key], entry, stream)

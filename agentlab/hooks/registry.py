@@ -12,6 +12,7 @@ import difflib
 import functools
 import inspect
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,10 +35,6 @@ _OWNER_OF_SCOPE = {
     Scope.PIPELINE: "@pipeline.on(...)",
     Scope.FRAMEWORK: "session.hooks.register(...)",
 }
-
-
-# Bumped on every registration change; buses rebuild their flat handler tuples when it moves.
-generation = [0]
 
 
 class HandlerEntry:
@@ -159,6 +156,17 @@ class HookRegistry:
         self.owner = owner
         self.specs: dict[str, HookSpec] = SPECS_BY_SCOPE[scope]
         self._handlers: dict[str, list[HandlerEntry]] = {n: [] for n in self.specs}
+        # The buses dispatching these handlers: told on every change, so dispatch never
+        # has to check whether registration moved under it (it is rare, dispatch is hot).
+        self._buses: weakref.WeakSet = weakref.WeakSet()
+
+    def attach(self, bus: Any) -> None:
+        """Have ``bus`` rebuild its dispatch tables whenever these handlers change."""
+        self._buses.add(bus)
+
+    def _changed(self) -> None:
+        for bus in list(self._buses):
+            bus.rebuild()
 
     # -- registration ------------------------------------------------------------
     def resolve(self, name: str) -> HookSpec:
@@ -191,7 +199,7 @@ class HookRegistry:
                 f"them inside it.", HookReplacedWarning, stacklevel=3)
             entries.clear()
         entries.append(entry)
-        generation[0] += 1
+        self._changed()
         return handler
 
     def remove(self, name: str, handler: Callable) -> None:
@@ -199,14 +207,14 @@ class HookRegistry:
         spec = self.resolve(name)
         self._handlers[spec.name][:] = [
             e for e in self._handlers[spec.name] if e.fn is not handler]
-        generation[0] += 1
+        self._changed()
 
     def set_enabled(self, name: str, handler: Callable, enabled: bool) -> None:
         """Switch a registered handler off (skipped by dispatch) or on again."""
         for entry in self._handlers[self.resolve(name).name]:
             if entry.fn is handler:
                 entry.enabled = enabled
-        generation[0] += 1
+        self._changed()
 
     # -- reading -----------------------------------------------------------------
     def handlers(self, name: str) -> list[HandlerEntry]:

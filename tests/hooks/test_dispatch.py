@@ -416,3 +416,27 @@ def test_disabled_handler_is_skipped(run):
     session.hook_registry.set_enabled("user_turn", u, False)
     run(ScriptedCall(session).play([("a", "b")]))
     assert seen == []
+
+
+def test_registration_changes_reach_a_running_bus(run):
+    """Registries tell their live buses about every change (no per-dispatch check)."""
+    session = al.Session()
+    seen = []
+
+    async def first(text): seen.append(("first", text))
+    async def second(text): seen.append(("second", text))
+
+    async def go():
+        bus = session.make_bus()
+        await bus.emit(ev.UserTurn, "a")            # nothing registered yet
+        session.on("user_turn", first)
+        await bus.emit(ev.UserTurn, "b")
+        session.on("user_turn", second)
+        await bus.emit(ev.UserTurn, "c")
+        session.hook_registry.set_enabled("user_turn", first, False)
+        await bus.emit(ev.UserTurn, "d")
+        session.hook_registry.remove("user_turn", second)
+        await bus.emit(ev.UserTurn, "e")
+
+    run(go())
+    assert seen == [("first", "b"), ("first", "c"), ("second", "c"), ("second", "d")]
