@@ -22,18 +22,22 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute
 
 from .. import events as ev
-from .schema import SCHEMAS
+from .schema import POOL, SCHEMAS
 
 FLUSH_EVERY = 16_384
 LABELS = ("scenario_id", "config", "seed", "call_index", "repeat")
 _run_numbers = itertools.count(1)
+_TYPE_CODE = {name: i for i, name in enumerate(ev.EVENT_TYPES)}
+_name_of = attrgetter("name")
 
 
 class Recorder:
@@ -48,10 +52,9 @@ class Recorder:
     def __init__(self, run_id: str | None = None, config: str | None = None):
         self.run_id = run_id or f"run-{next(_run_numbers)}"
         self.config = config
-        self._pending: dict[str, tuple[list[ev.Event], list[int]]] = {}
-        self._flushed = 0
+        self._buffer: list[ev.Event] = []  # arrival order, until the next flush
+        self._flushed = 0  # events already in Arrow batches
         self._batches: dict[str, list[pa.RecordBatch]] = defaultdict(list)
-        self._count = 0
         self._counts: Counter = Counter()
         self._labels: dict[str, dict[str, Any]] = {}
         self._cache: dict[str, Any] = {}
@@ -62,28 +65,35 @@ class Recorder:
 
     # -- ingest ---------------------------------------------------------------------
     def __call__(self, event: ev.Event) -> None:
-        # per-type buffers plus the arrival number: the events table keeps arrival order
-        n = self._count
-        self._count = n + 1
-        buf = self._pending.get(event.name)
-        if buf is None:
-            buf = self._pending[event.name] = ([], [])
-        buf[0].append(event)
-        buf[1].append(n)
-        if n - self._flushed >= FLUSH_EVERY:
+        buffer = self._buffer
+        buffer.append(event)  # the whole per-event cost; sorting by type waits for flush
+        if len(buffer) >= FLUSH_EVERY:
             self.flush()
 
+    @property
+    def _count(self) -> int:
+        return self._flushed + len(self._buffer)
+
     def flush(self) -> None:
-        """Move buffered events into Arrow batches (done automatically)."""
-        pending, self._pending = self._pending, {}
-        self._flushed = self._count
-        for name, (events, rows) in pending.items():
+        """Move buffered events into Arrow batches, one per event type, each row keeping
+        its arrival number (done automatically every ``FLUSH_EVERY`` events)."""
+        buffer, self._buffer = self._buffer, []
+        if not buffer:
+            return
+        base, self._flushed = self._flushed, self._flushed + len(buffer)
+        codes = np.fromiter(map(_TYPE_CODE.__getitem__, map(_name_of, buffer)),
+                            dtype=np.int16, count=len(buffer))
+        order = np.argsort(codes, kind="stable")  # by type, arrival order within a type
+        cuts = np.flatnonzero(np.diff(codes[order])) + 1
+        for idx in np.split(order, cuts):
+            events = list(map(buffer.__getitem__, idx.tolist()))
+            name = events[0].name
             batch = SCHEMAS[name].batch(events)
-            batch = batch.append_column("row", pa.array(rows, type=pa.int64()))
+            batch = batch.append_column("row", pa.array(idx + base, type=pa.int64(),
+                                                     memory_pool=POOL))
             self._batches[name].append(batch)
             self._counts[name] += len(events)
-        if pending:
-            self._cache.clear()
+        self._cache.clear()
 
     def label(self, session_id: str, **labels: Any) -> None:
         """Attach labels (``scenario_id``, ``config``, ``seed``, ...) to one session's rows."""
@@ -102,7 +112,7 @@ class Recorder:
     def statistics(self) -> dict[str, Any]:
         """How many events were recorded, in total and per event type (nothing is ever
         dropped: ``events`` equals the number of events published to the recorder)."""
-        pending = Counter({name: len(buf[0]) for name, buf in self._pending.items()})
+        pending = Counter(map(_name_of, self._buffer))
         per_type = self._counts + pending
         return {"events": self._count, "sessions": len(self.session_ids()),
                 "by_event": dict(sorted(per_type.items())), "batches":
@@ -137,7 +147,7 @@ class Recorder:
                 config = labels.get("config") or part.get("config")
                 rec.label(sid, **{**labels, "config": config})
             offset += part["count"]
-        rec._count = rec._flushed = offset
+        rec._flushed = offset
         return rec
 
     # -- raw tables -----------------------------------------------------------------

@@ -67,8 +67,7 @@ def load(cls: type, path: Path) -> Any:
             table = pq.read_table(file)
             rec._batches[name] = table.to_batches()
             rec._counts[name] = table.num_rows
-            rec._count += table.num_rows
-    rec._flushed = rec._count
+            rec._flushed += table.num_rows
     labels = pq.read_table(path / "labels.parquet").to_pandas()
     for row in labels.to_dict("records"):
         sid = row.pop("session_id")

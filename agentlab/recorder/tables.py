@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..runtime.conversation import CASCADE_SEGMENTS, S2S_SEGMENTS
+from .schema import POOL
 
 KEYS = ["session_id", "turn_id"]
 _NAME_FIELDS = ("tool_name", "hook", "component", "subagent_name", "to_agent", "reason",
@@ -57,39 +58,63 @@ def _empty_dtype(kind: pa.DataType) -> Any:
 
 
 def _labelled(rec: Any, df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix the label columns (joined on session_id) and make names categorical."""
-    labels = rec.labels_frame()
-    out = df.merge(labels, on="session_id", how="left") if len(labels) else df.assign(
-        **{c: None for c in labels.columns if c != "session_id"})
-    if rec.config is not None:
-        out["config"] = out["config"].fillna(rec.config)
-    out.insert(0, "run_id", rec.run_id)
-    front = ["run_id", "session_id", "scenario_id", "config", "seed", "call_index"]
-    keep_repeat = "agent_id" in out.columns  # the sessions table
-    out = out[front + [c for c in out.columns if c not in front and
-                       (c != "repeat" or keep_repeat)]]
-    out["call_index"] = out["call_index"].astype("Int64")
-    for col in ("run_id", "session_id", "scenario_id", "config"):
-        out[col] = out[col].astype("category")
-    out["seed"] = out["seed"].astype("Int64")
-    return out.reset_index(drop=True)
+    """Prefix the label columns (looked up per session) and make names categorical.
+
+    Labels are taken per distinct session and spread with the session codes, not merged
+    row by row: a merge would copy the whole frame, a million-row events table included.
+    """
+    sid = df["session_id"]
+    sid = sid if isinstance(sid.dtype, pd.CategoricalDtype) else sid.astype("category")
+    sid = sid.cat.reorder_categories(sorted(sid.cat.categories))  # same order in every table
+    codes = sid.cat.codes.to_numpy()
+    labels = rec.labels_frame().drop_duplicates("session_id", keep="last")
+    per_session = labels.set_index("session_id").reindex(sid.cat.categories)
+    keep_repeat = "agent_id" in df.columns  # the sessions table
+    n = len(df)
+    front = {"run_id": pd.Categorical.from_codes(np.zeros(n, np.int8), [rec.run_id]),
+             "session_id": sid.array}
+    for col in ("scenario_id", "config"):
+        values = per_session[col].astype(object)
+        if col == "config" and rec.config is not None:
+            values = values.fillna(rec.config)
+        front[col] = _spread(pd.Categorical(values.to_numpy()), codes)
+    spread = ("seed", "call_index") + (("repeat",) if keep_repeat else ())
+    for col in spread:
+        values = pd.array(per_session[col].to_numpy(), dtype="Int64")
+        front[col] = values.take(codes, allow_fill=True)
+    rest = {c: df[c].array for c in df.columns if c not in front}
+    if keep_repeat:  # the sessions table ends with the repeat number
+        repeat = front.pop("repeat")
+        rest["repeat"] = repeat if repeat.isna().any() else repeat.astype("int64")
+    return pd.DataFrame({**front, **rest}, copy=False)
+
+
+def _spread(per_session: pd.Categorical, codes: np.ndarray) -> pd.Categorical:
+    """Per-session categorical values repeated onto rows by session code (-1: missing)."""
+    row_codes = np.where(codes >= 0, per_session.codes[codes], -1) if len(codes) else codes
+    return pd.Categorical.from_codes(row_codes.astype(per_session.codes.dtype),
+                                     per_session.categories)
 
 
 def build_events(rec: Any) -> pd.DataFrame:
     parts = []
-    for name in sorted(rec.statistics()["by_event"]):
+    names = sorted(rec.statistics()["by_event"])
+    event_names = pa.array(names, pa.string())
+    for code, name in enumerate(names):
         t = rec.table(name)
+        n = t.num_rows
         cols = {"row": t["row"], "session_id": t["session_id"], "turn_id": t["turn_id"],
                 "seq": t["seq"], "t_ms": t["t_ms"],
-                "event": pa.array([name] * t.num_rows, pa.string())}
+                "event": pa.DictionaryArray.from_arrays(
+                    pa.array(np.full(n, code, np.int8)), event_names)}
         present = t.column_names
-        cols["text"] = t["text"] if "text" in present else pa.nulls(t.num_rows, pa.string())
+        cols["text"] = t["text"] if "text" in present else pa.nulls(n, pa.string())
         name_field = next((f for f in _NAME_FIELDS if f in present), None)
         cols["name"] = t[name_field].cast(pa.string()) if name_field else pa.nulls(
-            t.num_rows, pa.string())
+            n, pa.string())
         value_field = next((f for f in _VALUE_FIELDS if f in present), None)
         value = t[value_field].cast(pa.float64()) if value_field else pa.nulls(
-            t.num_rows, pa.float64())
+            n, pa.float64())
         if value_field == "seconds":
             value = pc.multiply(value, 1000.0)
         cols["value_ms"] = value
@@ -97,33 +122,80 @@ def build_events(rec: Any) -> pd.DataFrame:
     if not parts:
         return _labelled(rec, pd.DataFrame(columns=["session_id", "turn_id", "seq", "t_ms",
                                                     "event", "text", "name", "value_ms"]))
-    table = pa.concat_tables(parts).sort_by("row").drop_columns(["row"])
-    table = table.set_column(table.schema.get_field_index("event"), "event",
-                             pc.dictionary_encode(table["event"]))
-    df = table.to_pandas()
-    df["name"] = df["name"].astype("category")
+    table = pa.concat_tables(parts)
+    del parts
+    # rows are numbered 0..N-1 in arrival order: scatter, no sort needed
+    order = np.empty(table.num_rows, np.int64)
+    order[table["row"].to_numpy()] = np.arange(table.num_rows)
+    table = table.drop_columns(["row"])
+    columns = {}
+    for col in table.column_names:  # one column at a time keeps the transient copy small
+        values = pc.take(table[col], order, memory_pool=POOL)
+        if col in ("session_id", "name"):
+            values = pc.dictionary_encode(values, memory_pool=POOL)
+        columns[col] = values.to_pandas(memory_pool=POOL)
+    del table, order
+    df = pd.DataFrame(columns, copy=False)
     return _labelled(rec, df)
 
 
-def _segments_long(rec: Any) -> pd.DataFrame:
+def _segment_parts(rec: Any):
+    """The turn_end table, its segments flattened (names dictionary-encoded, ms) and each
+    flat segment's parent row."""
     t = rec.table("turn_end")
-    seg = t["segments"].combine_chunks() if t.num_rows else pa.array([], t["segments"].type)
+    seg = (t["segments"].combine_chunks(memory_pool=POOL) if t.num_rows
+           else pa.array([], t["segments"].type))
     flat = pc.list_flatten(seg)
-    parent = pc.list_parent_indices(seg)
+    names = pc.dictionary_encode(flat.field("name"), memory_pool=POOL)
+    parent = pc.list_parent_indices(seg).to_numpy(zero_copy_only=False)
+    return t, seg, names, flat.field("ms").to_numpy(zero_copy_only=False), parent
+
+
+def _session_ids(t: pa.Table) -> pa.Array:
+    """A table's session ids dictionary-encoded (pandas gets a categorical, not a Python
+    string per row)."""
+    return pc.dictionary_encode(t["session_id"].combine_chunks(memory_pool=POOL),
+                                memory_pool=POOL)
+
+
+def _segments_long(rec: Any) -> pd.DataFrame:
+    t, seg, names, ms, parent = _segment_parts(rec)
     df = pd.DataFrame({
-        "session_id": pc.take(t["session_id"], parent).to_pandas(),
-        "turn_id": pc.take(t["turn_id"], parent).to_pandas(),
-        "segment": flat.field("name").to_pandas(),
-        "ms": flat.field("ms").to_pandas(),
+        "session_id": pc.take(_session_ids(t), parent, memory_pool=POOL).to_pandas(),
+        "turn_id": pc.take(t["turn_id"], parent, memory_pool=POOL).to_numpy(
+            zero_copy_only=False),
+        "segment": pd.Categorical.from_codes(
+            names.indices.to_numpy(zero_copy_only=False).astype(np.int32),
+            names.dictionary.to_pylist()) if len(ms) else pd.Categorical([]),
+        "ms": ms,
     })
     starts = np.r_[0, np.cumsum(pc.list_value_length(seg).to_numpy(zero_copy_only=False))]
     df.insert(3, "position", np.arange(len(df)) - np.repeat(starts[:-1], np.diff(starts)))
     return df
 
 
+def _segments_wide(rec: Any) -> pd.DataFrame:
+    """One row per turn_end: KEYS and a ``seg_<name>_ms`` column per segment present, in
+    pipeline order (columns filled from the flat segments, no pivot)."""
+    t, _, names, ms, parent = _segment_parts(rec)
+    present = names.dictionary.to_pylist()
+    codes = names.indices.to_numpy(zero_copy_only=False)
+    out = {"session_id": _session_ids(t).to_pandas(),
+           "turn_id": t["turn_id"].to_numpy()}
+    for name in SEGMENT_ORDER:
+        if name not in present:
+            continue
+        at = codes == present.index(name)
+        column = np.full(t.num_rows, np.nan)
+        column[parent[at][::-1]] = ms[at][::-1]  # reversed: a turn's first value wins
+        # seg_ prefix: segment llm_ttft excludes tool time, the peer metric does not
+        out[f"seg_{name}_ms"] = column
+    return pd.DataFrame(out).drop_duplicates(KEYS)
+
+
 def build_segments(rec: Any) -> pd.DataFrame:
     df = _segments_long(rec)
-    df["segment"] = pd.Categorical(df["segment"], categories=SEGMENT_ORDER, ordered=True)
+    df["segment"] = df["segment"].cat.set_categories(SEGMENT_ORDER, ordered=True)
     return _labelled(rec, df)
 
 
@@ -137,14 +209,9 @@ def build_turns(rec: Any) -> pd.DataFrame:
     base = base.merge(ends, on=KEYS, how="left", indicator=True)
     base["cancelled"] = base.pop("_merge") == "left_only"  # the call ended mid-turn
     base["interrupted"] = base["interrupted"].astype("boolean").fillna(False).astype(bool)
-    seg = _segments_long(rec)
-    if len(seg):
-        wide = seg.pivot_table(index=KEYS, columns="segment", values="ms", aggfunc="first",
-                               sort=False)
-        order = [s for s in SEGMENT_ORDER if s in wide.columns]
-        # seg_ prefix: segment llm_ttft excludes tool time, the peer metric does not
-        wide = wide[order].add_prefix("seg_").add_suffix("_ms").reset_index()
-        wide.columns.name = None
+    wide = _segments_wide(rec)
+    if len(wide.columns) > len(KEYS):
+        wide["session_id"] = wide["session_id"].astype(base["session_id"].dtype)
         base = base.merge(wide, on=KEYS, how="left")
     for name in _INSTANTS:
         cols = [*KEYS, "t_ms"] + (["source"] if name == "agent_speech_start" else [])
