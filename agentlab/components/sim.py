@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -68,26 +68,40 @@ class TTS:
     sample_rate: int = 16_000
     words_per_s: float = 2.8
     chunk_ms: float = 500.0
-    _chunks: dict[int, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     def duration_ms(self, text: str) -> float:
         return max(200.0, 1000.0 * len(text.split()) / self.words_per_s)
 
     def pcm(self, ms: float, silent: bool = False) -> bytes:
-        """``ms`` of 16-bit mono PCM: a 220 Hz tone, or silence. Chunks are cached (bytes
-        are immutable), so a long simulation does not allocate audio per chunk."""
+        """``ms`` of 16-bit mono PCM: a 220 Hz tone, or silence. Chunks are shared by all
+        TTS objects (bytes are immutable, and most chunks have the same length); a chunk
+        of a new length is cut from one long buffer per kind, not synthesized."""
         n = int(self.sample_rate * ms / 1000)
-        key = -n if silent else n
-        chunk = self._chunks.get(key)
+        key = (self.sample_rate, -n - 1 if silent else n)
+        chunk = _PCM_CHUNKS.get(key)
         if chunk is None:
-            if silent:
-                chunk = bytes(2 * n)
-            else:
-                t = np.arange(n, dtype=np.float64) / self.sample_rate
-                chunk = (0.2 * 32767 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()
-            if len(self._chunks) < 256:
-                self._chunks[key] = chunk
+            chunk = _pcm_source(self.sample_rate, silent, n)[:2 * n]
+            if len(_PCM_CHUNKS) < 1024:
+                _PCM_CHUNKS[key] = chunk
         return chunk
+
+
+_PCM_CHUNKS: dict[tuple[int, int], bytes] = {}
+_PCM_SOURCES: dict[tuple[int, bool], bytes] = {}
+
+
+def _pcm_source(sample_rate: int, silent: bool, n: int) -> bytes:
+    """At least ``n`` samples of tone (or silence) at ``sample_rate``, made once."""
+    source = _PCM_SOURCES.get((sample_rate, silent))
+    if source is None or len(source) < 2 * n:
+        samples = max(10 * sample_rate, n)
+        if silent:
+            source = bytes(2 * samples)
+        else:
+            t = np.arange(samples, dtype=np.float64) / sample_rate
+            source = (0.2 * 32767 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()
+        _PCM_SOURCES[sample_rate, silent] = source
+    return source
 
 
 @dataclass

@@ -129,6 +129,7 @@ class Conversation:
 
     def __post_init__(self) -> None:
         self.draw = self.profile.sampler(self.rng).draw
+        self._advance = None  # the virtual loop's advance(), looked up on the first sleep
 
     async def sleep(self, ms: float) -> None:
         """Sleep on the session clock; ends early (raising CallEnded) if the call ends.
@@ -138,10 +139,13 @@ class Conversation:
         if self.ending:
             raise CallEnded(self.ending)
         if ms > 0:
-            loop = asyncio.get_running_loop()
-            advance = getattr(loop, "advance", None)
-            if advance is not None and advance(ms / 1000.0):
+            advance = self._advance
+            if advance is None:
+                loop = asyncio.get_running_loop()
+                advance = self._advance = getattr(loop, "advance", None) or _never
+            if advance(ms / 1000.0):
                 return
+            loop = asyncio.get_running_loop()
             fut = loop.create_future()
             handle = loop.call_later(ms / 1000.0, _resolve, fut)
             self._waiters.add(fut)
@@ -615,6 +619,10 @@ class Conversation:
 
 
 _FACT = re.compile(r"\b(my|i'm|i am|we|our)\b|\d", re.IGNORECASE)
+
+
+def _never(_delay_s: float) -> bool:
+    return False  # a real-time loop: every sleep is a real timer
 
 
 def _resolve_all(conv: Conversation) -> None:

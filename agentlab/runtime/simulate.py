@@ -86,8 +86,11 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
     ctx = CallContext(call_id=f"call-{seed}-{index}", session_id=session.session_id,
                       agent_id=runner.agent_id, user_number=f"+1555{index:07d}",
                       session=session)
+    clock_ms = _call_clock_ms(loop)
     bus = session.make_bus(context=ctx, extra=[runner.hook_registry, runner.hooks],
-                           clock_ms=_call_clock_ms(loop))
+                           clock_ms=clock_ms)
+    bus.now_ms()  # the session clock starts when the call is dispatched
+    bus.set_clock(clock_ms)
     bus.subscribe(sink.append)
     for rec in recorders:
         rec.label(session.session_id, scenario_id=call.plan.scenario_id or None, seed=seed,
@@ -104,7 +107,6 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
         tools=runner.tools,
     )
     session.conversation = conv
-    bus.now_ms()  # the session clock starts when the call is dispatched
     await bus.fire("runner.call_start", ctx)
     entry = asyncio.ensure_future(runner.entrypoint(ctx))
     finished = asyncio.ensure_future(conv.finished.wait())
@@ -139,12 +141,11 @@ def _call_clock_ms(loop: asyncio.AbstractEventLoop):
     """The call's clock in ms from now. On virtual time it subtracts whole microseconds,
     so a call's instants are the same bits whenever it starts (determinism across
     executors and concurrency)."""
-    time_us = getattr(loop, "time_us", None)
-    if time_us is None:
+    if not hasattr(loop, "time_us"):
         start = loop.time()
         return lambda: (loop.time() - start) * 1000.0
-    start_us = time_us()
-    return lambda: (time_us() - start_us) / 1000.0
+    start_us = loop.time_us()
+    return lambda: (loop._now_us - start_us) / 1000.0  # time_us() inlined: hottest read
 
 
 def _simulated(component: Any, kind: type) -> Any:
