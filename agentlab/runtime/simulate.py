@@ -89,8 +89,7 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
     clock_ms = _call_clock_ms(loop)
     bus = session.make_bus(context=ctx, extra=[runner.hook_registry, runner.hooks],
                            clock_ms=clock_ms)
-    bus.now_ms()  # the session clock starts when the call is dispatched
-    bus.set_clock(clock_ms)
+    bus.set_clock(clock_ms)  # the session clock starts when the call is dispatched
     bus.subscribe(sink.append)
     for rec in recorders:
         rec.label(session.session_id, scenario_id=call.plan.scenario_id or None, seed=seed,
