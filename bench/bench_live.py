@@ -95,7 +95,7 @@ def llama_server():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
-                             "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1",
+                             "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2",
                              "--n_ctx", "1024"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"

@@ -28,6 +28,7 @@ from .models import PiperTTS, SileroVAD, WhisperSTT
 
 CHUNK_MS = 100.0
 TAIL_S = 1.0  # the VAD re-checks this much audio before the last speech it saw
+SAME_SPEECH_S = 0.064  # boundaries this close (two Silero frames) are the same speech
 
 
 @dataclass
@@ -106,16 +107,19 @@ class LiveConversation(Conversation):
             await self.wait_for_caller_turn(turn)
         bus.turn_id += 1
         inst = TurnInstants()
-        speech = await self._hear(turn.audio, inst)
+        speech, early = await self._hear(turn.audio, inst)
 
         async def audio_stream() -> AsyncIterator[bytes]:
             yield pcm16(speech)
 
         async def builtin_stt(stream: AsyncIterator[bytes]) -> AsyncIterator[SpeechEvent]:
             pcm = b"".join([c async for c in stream])
-            x = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
-            text = await asyncio.get_running_loop().run_in_executor(
-                None, self.stack.stt.transcribe, x)
+            if early is not None:  # started when the caller paused; same audio
+                text = await early
+            else:
+                x = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
+                text = await asyncio.get_running_loop().run_in_executor(
+                    None, self.stack.stt.transcribe, x)
             yield SpeechEvent("final", SpeechData(text))
 
         transcript = ""
@@ -131,29 +135,42 @@ class LiveConversation(Conversation):
         await self.agent_reply(transcript, inst)
         return False
 
-    async def _hear(self, audio: np.ndarray, inst: TurnInstants) -> np.ndarray:
-        """Deliver the caller's audio; return the speech once the VAD has seen it end."""
+    async def _hear(self, audio: np.ndarray,
+                    inst: TurnInstants) -> tuple[np.ndarray, asyncio.Future | None]:
+        """Deliver the caller's audio; once the VAD has seen the speech end, return it and
+        its transcription if that already started.
+
+        In real time, transcription starts as soon as the VAD sees the caller pause
+        (``pause_ms``), while the end-of-turn window (``silence_ms``) is still running;
+        if the caller goes on speaking, that early run is dropped. It is only done when
+        no ``stt`` hook is registered (a hook must see exactly one transcription)."""
         bus, vad = self.session.bus, self.stack.vad
         step = int(SAMPLE_RATE * CHUNK_MS / 1000)
         silence = np.zeros(step, np.float32)
         t0 = self.now()
         buf: list[np.ndarray] = []
         start = end = None  # seconds into the delivered audio
+        speculate = self.realtime and not bus.has_handlers("pipeline.stt")
+        early: tuple[float, float, asyncio.Future] | None = None
         i = 0
         while True:
             chunk = audio[i:i + step] if i < len(audio) else silence  # then the line is quiet
             i += step
             buf.append(chunk)
             self.audio.user.append((self.now(), chunk))
-            if self.realtime:
-                await self.sleep(CHUNK_MS)
+            if self.realtime:  # paced on the clock: the VAD's own time must not add up
+                await self.sleep(t0 + 1000.0 * i / SAMPLE_RATE - self.now())
             if not self.realtime and i < len(audio):
                 continue  # as fast as possible: decide once the utterance is delivered
             heard = np.concatenate(buf)
             # Only the recent audio is re-checked (it runs on the event loop every chunk):
             # everything before the last speech already seen is settled.
-            since = 0.0 if end is None else max(0.0, end - TAIL_S)
-            for a, b in vad.segments(heard[int(since * SAMPLE_RATE):]):
+            # on Silero's 512-sample grid, so a re-check windows the audio as the last did
+            since = 0.0 if end is None else max(0.0, (end - TAIL_S) * SAMPLE_RATE // 512
+                                                * 512 / SAMPLE_RATE)
+            # segments close after a short pause; the turn ends after the longer window
+            pause = min(vad.pause_ms, vad.silence_ms)
+            for a, b in vad.segments(heard[int(since * SAMPLE_RATE):], pause):
                 if start is None:
                     start = since + a
                     await bus.emit(ev.UserSpeechStart, at_ms=t0 + start * 1000)
@@ -162,13 +179,23 @@ class LiveConversation(Conversation):
             if (end is not None and now_s - end >= vad.silence_ms / 1000) or \
                     i > len(audio) + 3 * SAMPLE_RATE:
                 break
+            if speculate and end is not None and now_s - end >= pause / 1000 and (
+                    early is None or not _same_speech(early, start, end)):
+                speech = heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+                job = asyncio.get_running_loop().run_in_executor(
+                    None, self.stack.stt.transcribe, speech)
+                job.add_done_callback(_retrieve)  # a dropped run's error is not news
+                early = (start, end, job)
         if start is None:
             raise CallEnded("no speech heard")
         inst.speech_end = t0 + end * 1000 if self.realtime else self.now()
         inst.vad_stop = self.now()
         inst._vad_silence = inst.vad_stop - inst.speech_end
         await bus.emit(ev.UserSpeechEnd, at_ms=inst.speech_end)
-        return heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+        speech = heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+        if early is not None and not _same_speech(early, start, end):
+            early = None  # the caller spoke again after the pause: that run is stale
+        return speech, None if early is None else early[2]
 
     async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
         """LLM -> TTS. Sentences go to TTS as soon as the LLM has finished them, unless
@@ -184,6 +211,8 @@ class LiveConversation(Conversation):
                 parts.append(delta)
                 pending += delta
                 *done, pending = _split(pending)
+                if not done and "text_ready" not in reply:
+                    done, pending = _first_words(pending)
                 for sentence in done:
                     if "text_ready" not in reply:
                         reply["text_ready"] = ""
@@ -301,6 +330,31 @@ def _split(text: str) -> list[str]:
         out.extend(_clauses(piece) if len(piece.split()) > MIN_CLAUSE_WORDS else [piece])
     done, rest = out[:-1], out[-1]
     return [*done, rest]
+
+
+FIRST_PIECE_WORDS = 4
+_FIRST_WORDS = re.compile(rf"\s*(?:\S+\s+){{{FIRST_PIECE_WORDS}}}")
+
+
+def _first_words(text: str) -> tuple[list[str], str]:
+    """The reply's first FIRST_PIECE_WORDS words as a piece of their own, once complete,
+    when no sentence or clause has ended yet: the caller hears the agent a clause-length
+    sooner, at the price of a seam in the intonation after them."""
+    m = _FIRST_WORDS.match(text)
+    if m is None:
+        return [], text
+    return [m.group().strip()], text[m.end():]
+
+
+def _same_speech(early: tuple, start: float, end: float) -> bool:
+    """Whether an early transcription covered this speech (the VAD's boundaries move by
+    a frame or two between re-checks; a new word moves them by more)."""
+    return abs(early[0] - start) <= SAME_SPEECH_S and abs(early[1] - end) <= SAME_SPEECH_S
+
+
+def _retrieve(job: asyncio.Future) -> None:
+    if not job.cancelled():
+        job.exception()
 
 
 def _clauses(sentence: str) -> list[str]:

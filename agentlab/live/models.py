@@ -33,18 +33,24 @@ def _package_dir(name: str, extra: str = "live") -> Path:
 @dataclass
 class SileroVAD:
     """Speech segments in 16 kHz audio. ``silence_ms`` is the window after which the
-    caller is taken to have stopped speaking."""
+    caller is taken to have stopped speaking; ``pause_ms`` the shortest quiet stretch
+    that closes a segment (a live call starts transcribing there, before the window
+    is over)."""
 
     threshold: float = 0.5
     silence_ms: float = 250.0
     min_speech_ms: float = 150.0
+    pause_ms: float = 100.0
 
-    def segments(self, audio: np.ndarray) -> list[tuple[float, float]]:
-        """(start_s, end_s) of each stretch of speech."""
+    def segments(self, audio: np.ndarray,
+                 min_silence_ms: float | None = None) -> list[tuple[float, float]]:
+        """(start_s, end_s) of each stretch of speech; stretches are split by quiet of at
+        least ``min_silence_ms`` (default ``silence_ms``)."""
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+        quiet = self.silence_ms if min_silence_ms is None else min_silence_ms
         opts = VadOptions(threshold=self.threshold,
-                          min_silence_duration_ms=int(self.silence_ms),
+                          min_silence_duration_ms=int(quiet),
                           min_speech_duration_ms=int(self.min_speech_ms), speech_pad_ms=0)
         return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE)
                 for s in get_speech_timestamps(audio, opts)]
@@ -65,8 +71,10 @@ class WhisperSTT:
     threads: int = 2
 
     def transcribe(self, audio: np.ndarray) -> str:
-        segments, _ = _whisper(self.threads).transcribe(audio, language="en", beam_size=1,
-                                                        vad_filter=False)
+        # greedy, no timestamps, no temperature fallback: one decoding pass per utterance
+        segments, _ = _whisper(self.threads).transcribe(
+            audio, language="en", beam_size=1, vad_filter=False, without_timestamps=True,
+            temperature=0.0)
         return " ".join(s.text.strip() for s in segments).strip()
 
     def warm_up(self) -> None:

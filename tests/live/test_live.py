@@ -260,3 +260,64 @@ def test_scenario_caller_speaks_its_turns_with_tts():
     assert len(heard) == 3 and "4417" in heard[1].replace(" ", "").replace(",", "")
     assert rec.tools.tool_name.astype(str).tolist() == ["lookup_order", "get_tracking"]
     assert set(rec.turns.scenario_id.astype(str)) == {"order-status-tools"}
+
+
+def _count_transcriptions(monkeypatch):
+    calls = []
+    real = live.WhisperSTT.transcribe
+
+    def counted(self, audio):
+        calls.append(len(audio))
+        return real(self, audio)
+
+    monkeypatch.setattr(live.WhisperSTT, "transcribe", counted)
+    return calls
+
+
+def test_realtime_call_transcribes_once_while_the_end_of_turn_window_runs(monkeypatch):
+    """In real time the utterance is transcribed when the caller pauses, during the VAD's
+    end-of-turn window: one transcription per turn, finished soon after the window."""
+    calls = _count_transcriptions(monkeypatch)
+
+    class Watch(al.Recorder):
+        def __call__(self, event):
+            if event.name == "user_speech_end":  # published when the window has closed
+                calls.append("turn ended")
+            super().__call__(event)
+
+    rec = Watch()
+    live.run_live_sync(runner(), live.AudioFileCaller([DATA / FILES[0]], pause_ms=100),
+                       realtime=True, recorder=rec)
+    assert len(calls) == 2 and calls[1] == "turn ended", calls  # transcribed first, once
+    assert wer(REFS[FILES[0]], rec.turns.user_text[0])[0] <= 3
+
+
+def test_stt_hook_sees_the_only_transcription_in_real_time(monkeypatch):
+    calls = _count_transcriptions(monkeypatch)
+    seen = []
+
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    pipeline = al.Pipeline()
+
+    @pipeline.on("stt")
+    async def upper(audio_stream):
+        async for event in al.run_stt(audio_stream):
+            if event.data and event.data.text:
+                seen.append(event.data.text)
+            yield event
+
+    runner_ = al.AgentRunner(entrypoint=handle_call, pipeline=pipeline)
+    live.run_live_sync(runner_, live.AudioFileCaller([DATA / FILES[0]], pause_ms=100),
+                       realtime=True)
+    assert len(calls) == 1 and len(seen) == 1
+
+
+def test_first_words_go_to_tts_before_the_first_clause_ends():
+    from agentlab.live.call import FIRST_PIECE_WORDS, _first_words
+
+    assert _first_words("Sure I can help") == ([], "Sure I can help")  # last word open
+    done, rest = _first_words("Sure I can help with that")
+    assert done == ["Sure I can help"] and rest == "with that"
+    assert FIRST_PIECE_WORDS == len(done[0].split())
