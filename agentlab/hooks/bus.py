@@ -25,7 +25,7 @@ from typing import Any
 from .. import events as ev
 from ..errors import HookSignatureError
 from .registry import HandlerEntry, HookRegistry
-from .spec import HOOK_SPECS, Dispatch, HookSpec, specs_for_event
+from .spec import HOOK_SPECS, Dispatch, HookSpec
 
 log = logging.getLogger("agentlab.hooks")
 
@@ -129,11 +129,10 @@ class HookBus:
         self._flat = {key: tuple(e for lst in lists for e in lst if e.enabled)
                       for key, lists in self._by_key.items()}
         self._views = {}
-        for name in ev.EVENT_TYPES:
-            views = [(spec, self._flat[spec.key]) for spec in specs_for_event(name)
-                     if self._flat.get(spec.key)]
-            if views:
-                self._views[name] = views
+        for spec in HOOK_SPECS:  # table order is firing order
+            entries = self._flat.get(spec.key)
+            if entries and spec.event:
+                self._views.setdefault(spec.event, []).append((spec, entries))
 
     # -- clock and subscribers ------------------------------------------------------
     def now_ms(self) -> float:
