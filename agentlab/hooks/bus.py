@@ -125,14 +125,17 @@ class HookBus:
 
     def rebuild(self) -> None:
         """Flatten the enabled handlers per hook and per event. The registries call this
-        on every change (registration is rare, dispatch is hot)."""
-        self._flat = {key: tuple(e for lst in lists for e in lst if e.enabled)
-                      for key, lists in self._by_key.items()}
-        self._views = {}
+        on every change (registration is rare, dispatch is hot), possibly from another
+        thread (a widget in the kernel while a simulation runs in its worker): the new
+        tables are built aside and swapped in whole, so dispatch never sees half of one."""
+        flat = {key: tuple(e for lst in lists for e in lst if e.enabled)
+                for key, lists in self._by_key.items()}
+        views: dict[str, list[tuple[HookSpec, tuple[HandlerEntry, ...]]]] = {}
         for spec in HOOK_SPECS:  # table order is firing order
-            entries = self._flat.get(spec.key)
+            entries = flat.get(spec.key)
             if entries and spec.event:
-                self._views.setdefault(spec.event, []).append((spec, entries))
+                views.setdefault(spec.event, []).append((spec, entries))
+        self._flat, self._views = flat, views
 
     # -- clock and subscribers ------------------------------------------------------
     def now_ms(self) -> float:

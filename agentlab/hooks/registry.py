@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import threading
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -159,13 +160,17 @@ class HookRegistry:
         # The buses dispatching these handlers: told on every change, so dispatch never
         # has to check whether registration moved under it (it is rare, dispatch is hot).
         self._buses: weakref.WeakSet = weakref.WeakSet()
+        self._buses_lock = threading.Lock()  # buses come and go in simulation threads
 
     def attach(self, bus: Any) -> None:
         """Have ``bus`` rebuild its dispatch tables whenever these handlers change."""
-        self._buses.add(bus)
+        with self._buses_lock:
+            self._buses.add(bus)
 
     def _changed(self) -> None:
-        for bus in list(self._buses):
+        with self._buses_lock:
+            buses = list(self._buses)
+        for bus in buses:
             bus.rebuild()
 
     # -- registration ------------------------------------------------------------

@@ -204,11 +204,6 @@ def snake_case(name: str) -> str:
     return _CAMEL_RE.sub("_", name).lower()
 
 
-def specs_for_event(event_name: str) -> list[HookSpec]:
-    """The hooks a canonical event fires, in firing order (table order)."""
-    return [s for s in HOOK_SPECS if s.event == event_name]
-
-
 def hook_table() -> list[dict[str, Any]]:
     """The spec table as plain rows (for docs, notebooks and ``pandas.DataFrame``)."""
     return [
