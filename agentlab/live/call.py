@@ -146,30 +146,31 @@ class LiveConversation(Conversation):
         no ``stt`` hook is registered (a hook must see exactly one transcription)."""
         bus, vad = self.session.bus, self.stack.vad
         step = int(SAMPLE_RATE * CHUNK_MS / 1000)
-        silence = np.zeros(step, np.float32)
+        limit = len(audio) + 3 * SAMPLE_RATE  # give up on an end this long after the audio
+        # the line as the VAD hears it: the audio, then quiet; what was delivered so far
+        # is a view of it (no copy of the growing buffer on every chunk)
+        line = np.concatenate([audio, np.zeros(limit - len(audio) + 2 * step, np.float32)])
         t0 = self.now()
-        buf: list[np.ndarray] = []
         start = end = None  # seconds into the delivered audio
         speculate = self.realtime and not bus.has_handlers("pipeline.stt")
+        # segments close after a short pause; the turn ends after the longer window
+        pause = min(vad.pause_ms, vad.silence_ms)
         early: tuple[float, float, asyncio.Future] | None = None
         i = 0
         while True:
-            chunk = audio[i:i + step] if i < len(audio) else silence  # then the line is quiet
+            chunk = line[i:i + step]
             i += step
-            buf.append(chunk)
             self.audio.user.append((self.now(), chunk))
             if self.realtime:  # paced on the clock: the VAD's own time must not add up
                 await self.sleep(t0 + 1000.0 * i / SAMPLE_RATE - self.now())
             if not self.realtime and i < len(audio):
                 continue  # as fast as possible: decide once the utterance is delivered
-            heard = np.concatenate(buf)
+            heard = line[:i]
             # Only the recent audio is re-checked (it runs on the event loop every chunk):
             # everything before the last speech already seen is settled.
             # on Silero's 512-sample grid, so a re-check windows the audio as the last did
             since = 0.0 if end is None else max(0.0, (end - TAIL_S) * SAMPLE_RATE // 512
                                                 * 512 / SAMPLE_RATE)
-            # segments close after a short pause; the turn ends after the longer window
-            pause = min(vad.pause_ms, vad.silence_ms)
             for a, b in vad.segments(heard[int(since * SAMPLE_RATE):], pause):
                 if start is None:
                     start = since + a
@@ -177,7 +178,7 @@ class LiveConversation(Conversation):
                 end = since + b
             now_s = len(heard) / SAMPLE_RATE
             if (end is not None and now_s - end >= vad.silence_ms / 1000) or \
-                    i > len(audio) + 3 * SAMPLE_RATE:
+                    i > limit:
                 break
             if speculate and end is not None and now_s - end >= pause / 1000 and (
                     early is None or not _same_speech(early, start, end)):
@@ -192,7 +193,7 @@ class LiveConversation(Conversation):
         inst.vad_stop = self.now()
         inst._vad_silence = inst.vad_stop - inst.speech_end
         await bus.emit(ev.UserSpeechEnd, at_ms=inst.speech_end)
-        speech = heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+        speech = heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)].copy()
         if early is not None and not _same_speech(early, start, end):
             early = None  # the caller spoke again after the pause: that run is stale
         return speech, None if early is None else early[2]
