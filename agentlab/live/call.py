@@ -122,12 +122,7 @@ class LiveConversation(Conversation):
                     None, self.stack.stt.transcribe, x)
             yield SpeechEvent("final", SpeechData(text))
 
-        transcript = ""
-        async for item in bus.stream_slot("stt", builtin_stt, audio_stream()):
-            if item.data and item.data.text is not None:
-                transcript = item.data.text
-        inst.stt_final = self.now()
-        await bus.emit(ev.SttFinal, transcript)
+        transcript = await self.run_stt_slot(builtin_stt, audio_stream(), inst)
         inst.commit = self.now()  # the VAD's silence window is the end-of-turn decision
         await bus.emit(ev.UserTurn, transcript)
         self.user_texts.append(transcript)

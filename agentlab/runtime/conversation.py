@@ -332,18 +332,25 @@ class Conversation:
             await self.sleep(inst.speech_end + transport_in + stt_delay - self.now())
             yield SpeechEvent("final", SpeechData(heard_text))
 
-        transcript = ""
-        async for item in bus.stream_slot("stt", builtin_stt, audio()):
-            if item.data and item.data.text is not None:
-                transcript = item.data.text
-        inst.stt_final = self.now()
-        await bus.emit(ev.SttFinal, transcript)
+        transcript = await self.run_stt_slot(builtin_stt, audio(), inst)
         await self.sleep(max(inst.vad_stop + eou, inst.stt_final) - self.now())
         inst.commit = self.now()
         await bus.emit(ev.UserTurn, transcript)  # blocking user hooks run here
         await self.sleep(0)
         await self.agent_reply(transcript, inst)
         return inst.interrupted
+
+    async def run_stt_slot(self, builtin_stt: Any, audio: AsyncIterator[bytes],
+                           inst: TurnInstants) -> str:
+        """The ``stt`` slot over ``audio``: the last transcript it yields is the user's
+        turn; stamps ``stt_final`` and emits it."""
+        transcript = ""
+        async for item in self.session.bus.stream_slot("stt", builtin_stt, audio):
+            if item.data and item.data.text is not None:
+                transcript = item.data.text
+        inst.stt_final = self.now()
+        await self.session.bus.emit(ev.SttFinal, transcript)
+        return transcript
 
     async def watch(self, camera: Any) -> None:
         """Feed camera frames through the ``vision_frame`` chain for the whole call; the
