@@ -72,6 +72,10 @@ class TTS:
     def duration_ms(self, text: str) -> float:
         return max(200.0, 1000.0 * len(text.split()) / self.words_per_s)
 
+    def pcm_ms(self, ms: float) -> float:
+        """How long ``pcm(ms)`` plays (whole samples)."""
+        return int(self.sample_rate * ms / 1000) * 1000.0 / self.sample_rate
+
     def pcm(self, ms: float, silent: bool = False) -> bytes:
         """``ms`` of 16-bit mono PCM: a 220 Hz tone, or silence. Chunks are shared by all
         TTS objects (bytes are immutable, and most chunks have the same length); a chunk

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ import numpy as np
 from .. import events as ev
 from ..components import LLM, STT, TTS, Profile, VideoFrame
 from .caller import CallerTurn, CallPlan
+from .reply_plan import plan_reply
 from .tool_calls import run_tool_calls
 
 CASCADE_SEGMENTS = ("vad", "stt", "endpointing", "user_hooks", "llm_ttft", "tools",
@@ -139,10 +140,7 @@ class Conversation:
         if self.ending:
             raise CallEnded(self.ending)
         if ms > 0:
-            advance = self._advance
-            if advance is None:
-                loop = asyncio.get_running_loop()
-                advance = self._advance = getattr(loop, "advance", None) or _never
+            advance = self._advance or self._advancer()
             if advance(ms / 1000.0):
                 return
             loop = asyncio.get_running_loop()
@@ -156,6 +154,33 @@ class Conversation:
                 self._waiters.discard(fut)
         if self.ending:
             raise CallEnded(self.ending)
+
+    async def play(self, steps: Iterable[tuple]) -> None:
+        """Run ``steps`` in order, each at its instant (ms on the call clock; at once if
+        that has passed): ``(at, EventClass, fields)`` emits, ``(at, None, fn)`` calls
+        ``fn()``. Where the loop has nothing else to do the wait is a clock move and the
+        emit a plain call, so a stage costs no task switch. Raises CallEnded like sleep,
+        also after an awaited hook ended the call."""
+        if self.ending:
+            raise CallEnded(self.ending)
+        bus = self.session.bus
+        now, emit_now = self.now, bus.emit_now
+        advance = self._advance or self._advancer()
+        for at, cls, what in steps:
+            wait = at - now()
+            if wait > 0 and not advance(wait / 1000.0):
+                await self.sleep(wait)
+            if cls is None:
+                what()
+            elif not emit_now(cls, *what):
+                await bus.emit(cls, *what)
+                if self.ending:
+                    raise CallEnded(self.ending)
+
+    def _advancer(self):
+        loop = asyncio.get_running_loop()
+        self._advance = getattr(loop, "advance", None) or _never
+        return self._advance
 
     def end(self, reason: str) -> None:
         if not self.ending:
@@ -284,17 +309,19 @@ class Conversation:
         bus.turn_id += 1
         words = turn.text.split()
         speak_ms = 1000.0 * len(words) / turn.words_per_s
-        await bus.emit(ev.UserSpeechStart)
+        # The caller talks on its own clock: a slow hook on these events does not slow
+        # the speech down, it only delays what fires after it.
+        start = self.now()
+        speech = [(start, ev.UserSpeechStart, ())]
         step = self.stt.partial_every_ms
         spoken = 0.0
         s2s = self.profile.mode == "s2s"
         while not s2s and spoken + step < speak_ms:  # realtime models send no partials
-            await self.sleep(step)
             spoken += step
             n = max(1, int(len(words) * spoken / speak_ms))
-            await bus.emit(ev.SttPartial, " ".join(words[:n]))
-        await self.sleep(speak_ms - spoken)
-        await bus.emit(ev.UserSpeechEnd)
+            speech.append((start + spoken, ev.SttPartial, (" ".join(words[:n]),)))
+        speech.append((start + speak_ms, ev.UserSpeechEnd, ()))
+        await self.play(speech)
         self.user_texts.append(turn.text)
         self.current = turn
         patience = self.plan.persona.patience_ms
@@ -332,7 +359,13 @@ class Conversation:
             await self.sleep(inst.speech_end + transport_in + stt_delay - self.now())
             yield SpeechEvent("final", SpeechData(heard_text))
 
-        transcript = await self.run_stt_slot(builtin_stt, audio(), inst)
+        if bus.has_handlers("pipeline.stt"):
+            transcript = await self.run_stt_slot(builtin_stt, audio(), inst)
+        else:  # the built-in stage's result without streaming the audio through it
+            heard_at = inst.speech_end + transport_in + stt_delay
+            await self.play(((heard_at, None, lambda: setattr(inst, "stt_final", self.now())),
+                             (heard_at, ev.SttFinal, (heard_text,))))
+            transcript = heard_text
         await self.sleep(max(inst.vad_stop + eou, inst.stt_final) - self.now())
         inst.commit = self.now()
         await bus.emit(ev.UserTurn, transcript)  # blocking user hooks run here
@@ -484,6 +517,40 @@ class Conversation:
             await self.sleep(self.draw("llm_ttft_ms") - (self.now() - inst.llm_request))
         inst.first_token = self.now()
         await bus.emit(ev.LlmFirstToken)
+        if bus.has_handlers("pipeline.tts") or bus.has_handlers("pipeline.llm") or \
+                bus.holds_up(_REPLY_EVENTS):
+            await self._stream_reply(raw, inst, tokens_in, tokens_out, tps)
+        else:
+            await self._planned_reply(raw, inst, tokens_in, tokens_out, tps)
+        self._count_turn(tokens_in, tokens_out)
+        total, segments = inst.segments()
+        if not math.isnan(total):
+            self.totals.append(total)
+        await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)
+
+    async def _planned_reply(self, raw: str, inst: TurnInstants, tokens_in: int,
+                             tokens_out: int, tps: float) -> None:
+        """The reply when no hook can change or hold it up: the same instants as
+        :meth:`_stream_reply`, worked out in advance (reply_plan.py)."""
+        draw = self.draw  # drawn in the order _stream_reply's speak() draws them
+        tts_ms = (draw("tts_ttfb_ms"), draw("tts_leading_silence_ms"),
+                  draw("transport_out_ms"))
+        plan = plan_reply(self, raw, inst.first_token, tps, (tokens_in, tokens_out), tts_ms,
+                          inst)
+        try:
+            await self.play(plan.steps)
+        except CallEnded:
+            if plan.started and not plan.ended:
+                await self.session.bus.emit(ev.AgentSpeechEnd, True, "reply")
+            raise
+        inst.interrupted = plan.interrupted
+
+    async def _stream_reply(self, raw: str, inst: TurnInstants, tokens_in: int,
+                            tokens_out: int, tps: float) -> None:
+        """The reply streamed: the LLM's text through the ``llm`` chain (which waits for
+        the full response) or sentence by sentence, through the ``tts`` slot, played out
+        until done or barged in on."""
+        bus = self.session.bus
         queue: asyncio.Queue = asyncio.Queue()
         closed = False
         buffered = bus.has_handlers("pipeline.llm")
@@ -506,8 +573,10 @@ class Conversation:
                 queue.put_nowait(final)
             else:
                 final = raw
+                ready = inst.first_token
                 for i, sentence in enumerate(self.llm.sentences(raw)):
-                    await self.sleep(1000.0 * self.llm.tokens(sentence) / tps)
+                    ready += 1000.0 * self.llm.tokens(sentence) / tps
+                    await self.sleep(ready - self.now())
                     if i == 0:
                         inst.text_ready = self.now()
                     queue.put_nowait(sentence + " ")
@@ -531,11 +600,6 @@ class Conversation:
             if not gen_task.done():
                 gen_task.cancel()
                 await asyncio.gather(gen_task, return_exceptions=True)
-        self._count_turn(tokens_in, tokens_out)
-        total, segments = inst.segments()
-        if not math.isnan(total):
-            self.totals.append(total)
-        await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)
 
     async def speak(self, text: AsyncIterator[str], inst: TurnInstants | None,
                     source: str) -> None:
@@ -570,8 +634,9 @@ class Conversation:
         interrupted = False
         playhead = 0.0
         bytes_per_ms = 2 * self.tts.sample_rate / 1000.0
+        audio = bus.stream_slot("tts", builtin_tts, text)
         try:
-            async for pcm in bus.stream_slot("tts", builtin_tts, text):
+            async for pcm in audio:
                 if not started:
                     started = True
                     if inst is not None:
@@ -582,8 +647,10 @@ class Conversation:
                         inst.agent_speech_start = self.now()
                         self._answered()
                     await bus.emit(ev.AgentSpeechStart, source)
-                    if source == "reply" and self.barge_after_ms is not None:
-                        self.barge_in_at_ms = self.now() + self.barge_after_ms
+                    # only a reply is barged in on; a stale instant from an earlier
+                    # reply must not cut this one
+                    barge = self.barge_after_ms if source == "reply" else None
+                    self.barge_in_at_ms = None if barge is None else self.now() + barge
                 playhead = max(playhead, self.now()) + len(pcm) / bytes_per_ms
                 if await self._barge_before(playhead):
                     interrupted = True
@@ -594,6 +661,10 @@ class Conversation:
             if started:
                 await bus.emit(ev.AgentSpeechEnd, True, source)
             raise
+        finally:
+            # a barge-in or the call's end leaves the tts stream (and a hook's generator)
+            # unfinished: close it in this task, not later in the loop's finalizer
+            await audio.aclose()
         if started:
             if interrupted:
                 await bus.emit(ev.Interruption)
@@ -625,6 +696,10 @@ class Conversation:
         return True
 
 
+# Events a reply fires; an awaited hook on one may hold the reply up, which only the
+# streaming version models.
+_REPLY_EVENTS = ("llm_response", "agent_turn", "tts_request", "tts_first_audio",
+                 "agent_speech_start", "agent_speech_end", "interruption")
 _FACT = re.compile(r"\b(my|i'm|i am|we|our)\b|\d", re.IGNORECASE)
 
 

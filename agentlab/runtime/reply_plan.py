@@ -1,0 +1,127 @@
+"""A simulated reply worked out in advance, for turns no hook can change or hold up.
+
+With no ``tts``/``llm`` hook and no awaited hook on the reply's events, nothing outside the
+simulation decides what happens while the agent answers: sentence instants, the TTS
+request, first audio, the playhead, a barge-in are arithmetic on the turn's draws. The
+streaming version (two tasks, a queue, async generators, PCM chunks) computes the same
+instants the slow way; :func:`plan_reply` computes them directly as a list of steps for
+:meth:`Conversation.play`. ``tests/runtime/test_fast_path.py`` holds both to the same
+events.
+
+Instants, as the streaming version produces them (ms on the call clock)::
+
+    t_k  = first_token + sum(tokens(sentence_i) / tps, i <= k)   sentence k is ready
+    A    = t_1 + ttfb ;  S = A + transport_out                   first audio, speech start
+    audio of sentence k is queued at max(S, t_k); the playhead runs on from there
+    barge-in at S + barge_after if that is before the playhead, else speech ends with it
+
+Each instant is computed as the streaming version's sleep lands on the virtual clock's
+microsecond grid (``_after``), so both fire on the same microsecond.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import events as ev
+
+
+@dataclass
+class ReplyState:
+    """What the steps did so far (read when the call ends mid-reply)."""
+
+    started: bool = False        # agent_speech_start fired
+    ended: bool = False          # agent_speech_end fired
+    interrupted: bool = False
+    steps: list = field(default_factory=list)
+
+
+def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tuple[int, int],
+               tts_ms: tuple[float, float, float], inst: Any) -> ReplyState:
+    """Steps ``(at_ms, Event, fields)`` / ``(at_ms, None, fn)`` for one reply, in the
+    order the streaming version fires them (the LLM side first at equal instants)."""
+    llm, tts, now = conv.llm, conv.tts, conv.now
+    ttfb, lead, out_ms = tts_ms
+    state = ReplyState()
+    chunks = [s + " " for s in llm.sentences(raw)]
+    ready, target, t = [], first_token, first_token
+    for chunk in chunks:
+        target += 1000.0 * llm.tokens(chunk) / tps
+        t = _after(t, target - t)
+        ready.append(t)
+
+    def finish_text() -> None:
+        conv.last_reply = raw
+
+    t_last = ready[-1]
+    producer = [(t_last, ev.LlmResponse, (raw, *tokens)), (t_last, None, finish_text),
+                (t_last, ev.AgentTurn, (raw,))]
+
+    def requested() -> None:
+        inst.text_ready = inst.tts_request = now()
+
+    def first_audio() -> None:
+        inst.tts_first_audio = now()
+
+    def speech_start() -> None:
+        inst.agent_speech_start = now()
+        state.started = True
+        conv.barge_in_at_ms = None
+        conv._answered()
+
+    t1 = ready[0]
+    audio = _after(t1, ttfb)
+    start = _after(audio, out_ms)
+    speaker = [(t1, None, requested), (t1, ev.TtsRequest, (chunks[0],)),
+               (audio, None, first_audio), (audio, ev.TtsFirstAudio, ()),
+               (start, None, speech_start), (start, ev.AgentSpeechStart, ("reply",))]
+    barge = conv.barge_after_ms
+    barge_at = None if barge is None else start + barge
+    playhead = start + tts.pcm_ms(lead)
+    cut = barge_at is not None and barge_at < playhead
+    at = start
+    if not cut:
+        for chunk, t_k in zip(chunks, ready, strict=True):
+            at = max(start, t_k)
+            left = tts.duration_ms(chunk)
+            while left > 0 and not cut:
+                piece = min(tts.chunk_ms, left)
+                left -= piece
+                playhead = max(playhead, at) + tts.pcm_ms(piece)
+                cut = barge_at is not None and barge_at < playhead
+            if cut:
+                break
+            speaker.append((at, None, _appender(conv.spoken, chunk)))
+
+    def speech_end() -> None:
+        state.ended = True
+
+    if cut:
+        stop = _after(at, barge_at - at)
+        speaker += [(stop, ev.Interruption, ()), (stop, None, speech_end),
+                    (stop, ev.AgentSpeechEnd, (True, "reply"))]
+    else:
+        stop = _after(at, playhead - at)
+        speaker += [(stop, None, speech_end), (stop, ev.AgentSpeechEnd, (False, "reply"))]
+    state.interrupted = cut
+    # stable sort: at equal instants the LLM side (listed first) fires first, as the
+    # producer task runs before the speaker it wakes
+    state.steps = sorted(producer + speaker, key=_instant)
+    return state
+
+
+def _after(now: float, ms: float) -> float:
+    """Where ``Conversation.sleep(ms)`` from ``now`` ends: whole microseconds, rounded as
+    ``VirtualTimeLoop.advance`` rounds (``now`` is a clock reading, on the grid)."""
+    if ms <= 0:
+        return now
+    return (round(now * 1000.0) + round(ms / 1000.0 * 1e6)) / 1000.0
+
+
+def _instant(step: tuple) -> float:
+    return step[0]
+
+
+def _appender(spoken: list, chunk: str):
+    return lambda: spoken.append(chunk)
