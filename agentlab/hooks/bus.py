@@ -182,18 +182,29 @@ class HookBus:
     def emit_now(self, cls: type[ev.Event], *fields: Any) -> bool:
         """:meth:`emit` without awaiting, for an event no handler can hold up (none, or
         only fire-and-forget ones view it): True when emitted. False, with nothing done,
-        when an awaited hook views it; ``await emit(...)`` it then. Saves a coroutine per
-        event on a simulation's hottest path."""
+        when an awaited hook views it; ``await emit(...)`` it then. A simulation's
+        hottest path: one call per event, the usual case (no hook views it) inline."""
         views = self._views.get(cls.name)
         if views:
             for spec, _ in views:
                 if spec.dispatch is not Dispatch.FIRE_AND_FORGET:
                     return False
-        event = self._stamp(cls, fields, None, views)
-        if views:
+            event = self._stamp(cls, fields, None, views)
             ctx = self.context
             for spec, entries in views:
                 self._fire_and_forget(spec, entries, spec.args_of(event, ctx))
+            return True
+        if self._deferred is not None:
+            self._raise_deferred()
+        self.seq = seq = self.seq + 1
+        subscribers = self._subscribers
+        if subscribers:
+            event = cls(self.session_id, self.turn_id, seq, self.now_ms(), *fields)
+            for observer in subscribers:
+                try:
+                    observer(event)
+                except Exception as err:
+                    self._observer_failed(observer, err)
         return True
 
     def holds_up(self, names: Iterable[str]) -> bool:
@@ -222,12 +233,15 @@ class HookBus:
             try:
                 observer(event)
             except Exception as err:
-                if self.strict:
-                    raise
-                self._subscribers = [o for o in self._subscribers if o is not observer]
-                log.warning("event observer %r raised and was removed: %r", observer, err)
-                self._spawn(self.emit(ev.Error, "observer", str(err), type(err).__name__,
-                                      repr(observer), "error", err))
+                self._observer_failed(observer, err)
+
+    def _observer_failed(self, observer: Callable, err: Exception) -> None:
+        if self.strict:
+            raise err
+        self._subscribers = [o for o in self._subscribers if o is not observer]
+        log.warning("event observer %r raised and was removed: %r", observer, err)
+        self._spawn(self.emit(ev.Error, "observer", str(err), type(err).__name__,
+                              repr(observer), "error", err))
 
     # -- observe: awaited in order ------------------------------------------------
     async def _observe(self, spec: HookSpec, entries: tuple[HandlerEntry, ...],

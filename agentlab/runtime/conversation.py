@@ -164,7 +164,7 @@ class Conversation:
         if self.ending:
             raise CallEnded(self.ending)
         bus = self.session.bus
-        now, emit_now = self.now, bus.emit_now
+        now, emit_now = bus.now_ms, bus.emit_now
         advance = self._advance or self._advancer()
         for at, cls, what in steps:
             wait = at - now()

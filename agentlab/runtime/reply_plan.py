@@ -21,7 +21,9 @@ microsecond grid (``_after``), so both fire on the same microsecond.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from .. import events as ev
@@ -54,10 +56,6 @@ def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tupl
     def finish_text() -> None:
         conv.last_reply = raw
 
-    t_last = ready[-1]
-    producer = [(t_last, ev.LlmResponse, (raw, *tokens)), (t_last, None, finish_text),
-                (t_last, ev.AgentTurn, (raw,))]
-
     def requested() -> None:
         inst.text_ready = inst.tts_request = now()
 
@@ -70,33 +68,42 @@ def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tupl
         conv.barge_in_at_ms = None
         conv._answered()
 
+    def speech_end() -> None:
+        state.ended = True
+
     t1 = ready[0]
     audio = _after(t1, ttfb)
     start = _after(audio, out_ms)
     speaker = [(t1, None, requested), (t1, ev.TtsRequest, (chunks[0],)),
                (audio, None, first_audio), (audio, ev.TtsFirstAudio, ()),
                (start, None, speech_start), (start, ev.AgentSpeechStart, ("reply",))]
+    # The playhead as the streaming version moves it, piece by piece (the same float
+    # additions in the same order, so the same microsecond at the end).
     barge = conv.barge_after_ms
-    barge_at = None if barge is None else start + barge
+    barge_at = math.inf if barge is None else start + barge
     playhead = start + tts.pcm_ms(lead)
-    cut = barge_at is not None and barge_at < playhead
+    cut = barge_at < playhead
     at = start
-    if not cut:
-        for chunk, t_k in zip(chunks, ready, strict=True):
-            at = max(start, t_k)
-            left = tts.duration_ms(chunk)
-            while left > 0 and not cut:
-                piece = min(tts.chunk_ms, left)
-                left -= piece
-                playhead = max(playhead, at) + tts.pcm_ms(piece)
-                cut = barge_at is not None and barge_at < playhead
-            if cut:
+    step_ms = tts.chunk_ms
+    step_pcm = tts.pcm_ms(step_ms)
+    spoken = conv.spoken
+    for chunk, t_k in zip(chunks, ready, strict=True):
+        if cut:
+            break
+        at = t_k if t_k > start else start
+        left = tts.duration_ms(chunk)
+        while left > 0:
+            if left > step_ms:
+                left -= step_ms
+                playhead = (playhead if playhead > at else at) + step_pcm
+            else:
+                playhead = (playhead if playhead > at else at) + tts.pcm_ms(left)
+                left = 0.0
+            if barge_at < playhead:
+                cut = True
                 break
-            speaker.append((at, None, _appender(conv.spoken, chunk)))
-
-    def speech_end() -> None:
-        state.ended = True
-
+        else:
+            speaker.append((at, None, partial(spoken.append, chunk)))
     if cut:
         stop = _after(at, barge_at - at)
         speaker += [(stop, ev.Interruption, ()), (stop, None, speech_end),
@@ -105,9 +112,13 @@ def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tupl
         stop = _after(at, playhead - at)
         speaker += [(stop, None, speech_end), (stop, ev.AgentSpeechEnd, (False, "reply"))]
     state.interrupted = cut
-    # stable sort: at equal instants the LLM side (listed first) fires first, as the
-    # producer task runs before the speaker it wakes
-    state.steps = sorted(producer + speaker, key=_instant)
+    # The LLM side's last steps go before the first speaker step after them (at equal
+    # instants the producer task runs before the speaker it wakes).
+    t_last = ready[-1]
+    i = next((k for k, step in enumerate(speaker) if step[0] >= t_last), len(speaker))
+    speaker[i:i] = [(t_last, ev.LlmResponse, (raw, *tokens)), (t_last, None, finish_text),
+                    (t_last, ev.AgentTurn, (raw,))]
+    state.steps = speaker
     return state
 
 
@@ -117,11 +128,3 @@ def _after(now: float, ms: float) -> float:
     if ms <= 0:
         return now
     return (round(now * 1000.0) + round(ms / 1000.0 * 1e6)) / 1000.0
-
-
-def _instant(step: tuple) -> float:
-    return step[0]
-
-
-def _appender(spoken: list, chunk: str):
-    return lambda: spoken.append(chunk)

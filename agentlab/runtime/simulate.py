@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,6 +138,27 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
                       conv.spoken, session, call.plan.scenario_id, call.repeat)
 
 
+@contextlib.contextmanager
+def _finished_calls_skip_gc():
+    """Keep the cyclic garbage collector off the finished calls' events while the run
+    goes on. A run keeps every event it made (~450 objects per 20-turn call); each full
+    collection walked all of them again, a third of a 1,000-call run's time. After each
+    call everything alive is moved out of the collector's sight (``gc.freeze``) and put
+    back when the run ends (``gc.unfreeze``), so nothing stays uncollectable. Skipped
+    when the collector is off or the application froze objects itself."""
+    if not gc.isenabled() or gc.get_freeze_count():
+        yield _nothing
+        return
+    try:
+        yield gc.freeze
+    finally:
+        gc.unfreeze()
+
+
+def _nothing() -> None:
+    pass
+
+
 def _call_clock_ms(loop: asyncio.AbstractEventLoop):
     """The call's clock in ms from now. On virtual time it subtracts whole microseconds,
     so a call's instants are the same bits whenever it starts (determinism across
@@ -222,15 +245,18 @@ async def _simulate(runner: AgentRunner, todo: list[_Call], seed: int, strict: b
     results: list[CallResult | None] = [None] * len(todo)
     pending = iter(range(len(todo)))
 
-    async def worker() -> None:
-        for i in pending:
-            results[i] = await _run_call(runner, todo[i], seed, strict, max_call_s,
-                                         grace_s, sinks[i], recorders)
+    with _finished_calls_skip_gc() as call_finished:
+        async def worker() -> None:
+            for i in pending:
+                results[i] = await _run_call(runner, todo[i], seed, strict, max_call_s,
+                                             grace_s, sinks[i], recorders)
+                call_finished()
 
-    # One call at a time is fastest on virtual time: with no other call's timers in the
-    # way, a call's stage waits become plain clock moves (VirtualTimeLoop.advance). More
-    # at once only helps hooks that wait on threads or real I/O. Results are identical.
-    await asyncio.gather(*(worker() for _ in range(min(len(todo), concurrency))))
+        # One call at a time is fastest on virtual time: with no other call's timers in
+        # the way, a call's stage waits become plain clock moves (VirtualTimeLoop.advance).
+        # More at once only helps hooks that wait on threads or real I/O. Results are
+        # identical.
+        await asyncio.gather(*(worker() for _ in range(min(len(todo), concurrency))))
     for rec in recorders:
         rec.flush()
     return Simulation([e for sink in sinks for e in sink], list(results), seed, recorder)
