@@ -321,3 +321,25 @@ def test_first_words_go_to_tts_before_the_first_clause_ends():
     done, rest = _first_words("Sure I can help with that")
     assert done == ["Sure I can help"] and rest == "with that"
     assert FIRST_PIECE_WORDS == len(done[0].split())
+
+
+def test_utterance_window_transcribes_like_the_30s_window_and_stops_at_a_restart():
+    from agentlab.live.models import _without_restart
+
+    assert _without_restart([1, 2, 3, 4, 5, 1, 2, 3]) == [1, 2, 3, 4, 5]
+    assert _without_restart([7, 8, 9, 7, 8, 9]) == [7, 8, 9]
+    assert _without_restart([1, 2, 3, 4, 1, 2]) == [1, 2, 3, 4, 1, 2]  # 2 tokens: kept
+    assert _without_restart([5, 6, 7, 8]) == [5, 6, 7, 8]
+    short, full = live.WhisperSTT(), live.WhisperSTT(window="30s")
+    errors = {"utterance": 0, "30s": 0}
+    total = 0
+    for name in FILES:
+        audio = live.load_audio(DATA / name)
+        errors["utterance"] += wer(REFS[name], short.transcribe(audio))[0]
+        e, n = wer(REFS[name], full.transcribe(audio))
+        errors["30s"] += e
+        total += n
+    # the short window is no worse than the standard one on these utterances
+    assert errors["utterance"] <= errors["30s"] + 1, (errors, total)
+    with pytest.raises(ValueError, match="window"):
+        live.WhisperSTT(window="10s")
