@@ -60,11 +60,12 @@ def runner(llm=None):
 
 def overhead_ms(rounds: int = 3) -> tuple[float, float]:
     """(per turn, per call): the marginal cost of a turn is the difference between a
-    12-turn and a 6-turn call divided by 6; what is left of a 6-turn call is the per-call
-    set-up (loop, session, files). Best of ``rounds`` (the first pays one-off imports)."""
+    24-turn and a 6-turn call divided by 18 (a longer difference, a steadier estimate on
+    a shared machine); what is left of a 6-turn call is the per-call set-up (loop,
+    session, files). Best of ``rounds`` (the first pays one-off imports)."""
     six = min(_overhead_once(FILES) for _ in range(rounds)) * 6
-    twelve = min(_overhead_once(FILES * 2) for _ in range(rounds)) * 12
-    per_turn = (twelve - six) / 6
+    many = min(_overhead_once(FILES * 4) for _ in range(rounds)) * 24
+    per_turn = (many - six) / 18
     return per_turn, six - 6 * per_turn
 
 

@@ -58,7 +58,10 @@ def load_audio(path: str | Path) -> np.ndarray:
 
 
 def pcm16(x: np.ndarray) -> bytes:
-    return (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
+    """Float samples in [-1, 1] as 16-bit little-endian PCM (clipped)."""
+    y = np.multiply(x, 32767, dtype=np.float32)
+    np.clip(y, -32767, 32767, out=y)
+    return y.astype("<i2").tobytes()
 
 
 def mix_noise(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:

@@ -112,12 +112,17 @@ class LiveConversation(Conversation):
         async def audio_stream() -> AsyncIterator[bytes]:
             yield pcm16(speech)
 
+        hooked = bus.has_handlers("pipeline.stt")
+
         async def builtin_stt(stream: AsyncIterator[bytes]) -> AsyncIterator[SpeechEvent]:
-            pcm = b"".join([c async for c in stream])
+            if hooked:  # a hook hands over PCM, maybe changed: transcribe what it passed
+                pcm = b"".join([c async for c in stream])
+                x = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
+            else:  # our own stream: the samples as heard, without a PCM round trip
+                x = speech
             if early is not None:  # started when the caller paused; same audio
                 text = await early
             else:
-                x = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
                 text = await asyncio.get_running_loop().run_in_executor(
                     None, self.stack.stt.transcribe, x)
             yield SpeechEvent("final", SpeechData(text))
@@ -202,27 +207,36 @@ class LiveConversation(Conversation):
         reply: dict[str, str] = {}
 
         async def sentences() -> AsyncIterator[str]:
-            pending, parts = "", []
+            """The first piece as soon as it is complete (first audio waits on it); after
+            it, finished sentences are held until the next delta or the end and go out
+            together: one TTS job (one thread hand-off) instead of one per sentence."""
+            pending, parts, held = "", [], []
             async for delta in self._deltas(transcript, inst):
+                if held:
+                    yield " ".join(held)
+                    held = []
                 parts.append(delta)
                 pending += delta
                 *done, pending = _split(pending)
                 if not done and "text_ready" not in reply:
                     done, pending = _first_words(pending)
-                for sentence in done:
-                    if "text_ready" not in reply:
-                        reply["text_ready"] = ""
-                        inst.text_ready = self.now()
-                    yield sentence
-            raw = "".join(parts).strip() or "Sorry, could you say that again?"
+                if done and "text_ready" not in reply:
+                    reply["text_ready"] = ""
+                    inst.text_ready = self.now()
+                    yield done.pop(0)
+                held += done
+            raw = "".join(parts).strip()
+            if not raw:  # nothing came back: say so rather than stay silent
+                raw = pending = "Sorry, could you say that again?"
             reply["raw"] = raw
             tokens_in, tokens_out = self._usage(transcript, raw)
             reply["usage"] = (tokens_in, tokens_out)
             if "text_ready" not in reply:
                 inst.text_ready = self.now()
             await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
-            if pending.strip():
-                yield pending.strip()
+            rest = " ".join([*held, pending.strip()]).strip()
+            if rest:
+                yield rest
 
         if bus.has_handlers("pipeline.llm"):  # the chain needs the full reply
             _ = [s async for s in sentences()]
@@ -280,6 +294,10 @@ class LiveConversation(Conversation):
         loop = asyncio.get_running_loop()
         first = True
 
+        # A tts hook sees (and yields) 16-bit PCM; without one the samples go straight
+        # to the playhead, with no conversion to PCM and back.
+        hooked = bus.has_handlers("pipeline.tts")
+
         async def builtin_tts(stream: AsyncIterator[str]) -> AsyncIterator[bytes]:
             nonlocal first
             async for sentence in stream:
@@ -290,12 +308,13 @@ class LiveConversation(Conversation):
                     await bus.emit(ev.TtsRequest, sentence)
                 audio = await loop.run_in_executor(None, self.stack.tts.synthesize, sentence)
                 self.spoken.append(sentence)
-                yield pcm16(audio)
+                yield pcm16(audio) if hooked else audio
 
         started = False
         playhead = 0.0
         async for pcm in bus.stream_slot("tts", builtin_tts, text):
-            x = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
+            x = pcm if isinstance(pcm, np.ndarray) else \
+                np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
             if not started:
                 started = True
                 if inst is not None:
@@ -394,10 +413,12 @@ class AudioFileCaller:
 @dataclass
 class ScenarioCaller:
     """A caller who speaks a scenario's turns, synthesized with TTS (piper), with the
-    scenario's pauses; the agent's scripted replies and tool calls come along."""
+    scenario's pauses; the agent's scripted replies and tool calls come along. By default
+    the caller's voice is noise-free, so a scenario sounds the same on every run."""
 
     scenario: Any
-    tts: PiperTTS = field(default_factory=PiperTTS)
+    tts: PiperTTS = field(default_factory=lambda: PiperTTS(noise_scale=0.0,
+                                                           noise_w_scale=0.0))
 
     @property
     def scenario_id(self) -> str:

@@ -68,13 +68,14 @@ def _whisper(threads: int):
 class WhisperSTT:
     """Whisper tiny.en (int8) transcription of one utterance.
 
-    ``window="utterance"`` (default) encodes the utterance plus 1 s of padding instead of
-    the 30 s window Whisper was trained on: 50-110 ms instead of 250-390 ms for a 2-4 s
-    utterance on 2 cores (the encoder's cost follows its input length; CTranslate2 takes
-    any length). The price: on a short window the decoder sometimes starts the utterance
-    over after its end, so a transcript that repeats its own beginning is cut there, and
-    the output is capped at 6 tokens per second of audio. ``window="30s"`` is
-    faster-whisper's standard transcription.
+    ``window="utterance"`` (default) encodes the utterance plus 1 s of padding, at least
+    10 s, instead of the 30 s window Whisper was trained on: ~110 ms instead of ~350 ms
+    for a 2-4 s utterance on 2 cores (the encoder's cost follows its input length and
+    CTranslate2 takes any length), with the same word error rate on the ARCTIC samples.
+    Shorter windows were faster still but misheard short utterances ("It's 4417" ->
+    "It's 4,400, 17") and looped. A decode that starts the utterance over anyway is cut
+    where it restarts, and the output is capped at 6 tokens per second of audio.
+    ``window="30s"`` is faster-whisper's standard transcription.
     """
 
     threads: int = 2
@@ -99,9 +100,9 @@ class WhisperSTT:
         model = _whisper(self.threads)
         tokenizer = _tokenizer(self.threads)
         features = model.feature_extractor(audio)
-        # pad in feature space (as faster-whisper pads its 30 s window); even length for
-        # the encoder's stride-2 convolution
-        frames = features.shape[-1] + PAD_FRAMES
+        # pad in feature space (as faster-whisper pads its 30 s window), to at least 10 s
+        # (shorter windows loop on short utterances); even for the stride-2 convolution
+        frames = max(features.shape[-1] + PAD_FRAMES, MIN_FRAMES)
         frames += frames % 2
         features = np.pad(features, ((0, 0), (0, frames - features.shape[-1])))
         encoded = model.model.encode(
@@ -112,7 +113,7 @@ class WhisperSTT:
         result = model.model.generate(encoded, [prompt], beam_size=1, max_length=cap,
                                       suppress_blank=True, suppress_tokens=[-1])
         ids = [t for t in result[0].sequences_ids[0] if t < tokenizer.eot]
-        return tokenizer.decode(_without_restart(ids)).strip()
+        return _without_restart(tokenizer.decode(ids).strip())
 
     def warm_up(self) -> None:
         _whisper(self.threads)
@@ -121,17 +122,23 @@ class WhisperSTT:
 
 UTTERANCE_MAX_S = 28.0  # longer audio goes through the standard 30 s windows
 PAD_FRAMES = 100        # 1 s of padding after the utterance (10 ms frames)
+MIN_FRAMES = 1000       # the shortest window encoded (10 s)
+_WORD = re.compile(r"[^a-z0-9]")
 
 
-def _without_restart(ids: list[int]) -> list[int]:
-    """``ids`` up to where they start over from the beginning (at least 3 tokens
-    repeated): "will we ever forget it, will we ever forget" -> "will we ever forget it,".
-    """
-    n = len(ids)
-    for period in range(3, n - 2):
-        if ids[period:] == ids[:n - period]:
-            return ids[:period]
-    return ids
+def _without_restart(text: str) -> str:
+    """``text`` up to where it starts over from its beginning (2 or more words, case
+    and punctuation aside, the last one maybe cut short): "It's 4,417, it's 4,417, it"
+    -> "It's 4,417". Text that does not start over is returned as is."""
+    words = text.split()
+    keys = [_WORD.sub("", w.lower()) for w in words]
+    n = len(keys)
+    for period in range(2, n - 1):
+        tail = keys[period:]
+        if tail[:-1] == keys[:len(tail) - 1] and keys[len(tail) - 1].startswith(tail[-1]) \
+                and tail[-1]:
+            return " ".join(words[:period]).rstrip(",;: ")
+    return text
 
 
 @functools.lru_cache(maxsize=2)
@@ -156,13 +163,23 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 @dataclass
 class PiperTTS:
-    """Piper (en_US joe, medium; GPL-3.0 voice) speech, resampled to 16 kHz."""
+    """Piper (en_US joe, medium; GPL-3.0 voice) speech, resampled to 16 kHz.
+
+    ``noise_scale`` / ``noise_w_scale`` override the voice's own (None keeps them): piper
+    draws fresh noise on every call, so the same text sounds a little different each
+    time; 0 for both gives the same audio every time (what a test caller wants)."""
+
+    noise_scale: float | None = None
+    noise_w_scale: float | None = None
 
     def synthesize(self, text: str) -> np.ndarray:
         """Float32 16 kHz mono audio of ``text``."""
         import soxr
+        from piper import SynthesisConfig
 
-        chunks = [c.audio_float_array for c in _piper().synthesize(text)]
+        config = SynthesisConfig(noise_scale=self.noise_scale,
+                                 noise_w_scale=self.noise_w_scale)
+        chunks = [c.audio_float_array for c in _piper().synthesize(text, syn_config=config)]
         if not chunks:
             return np.zeros(0, np.float32)
         rate = _piper().config.sample_rate
