@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConfigError
 from .audio import SAMPLE_RATE
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -83,7 +84,8 @@ class WhisperSTT:
 
     def __post_init__(self) -> None:
         if self.window not in ("utterance", "30s"):
-            raise ValueError(f"WhisperSTT(window={self.window!r}): use 'utterance' or '30s'.")
+            raise ConfigError(f"WhisperSTT(window={self.window!r}): use 'utterance' (the "
+                              f"utterance plus 1 s, at least 10 s) or '30s'.")
 
     def transcribe(self, audio: np.ndarray) -> str:
         if self.window == "utterance" and len(audio) < UTTERANCE_MAX_S * SAMPLE_RATE:
