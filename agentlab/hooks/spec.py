@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import events as ev
@@ -64,15 +64,16 @@ class HookSpec:
     when: str                    # the instant, in the docs' words
     args_of: Callable[[Any, Any], tuple] | None = None  # (event, context) -> handler args
     alias: str | None = None     # camelCase name (framework hooks)
+    # "scope.name"; stored, not a property: every new session's bus reads it ~70 times
+    key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.scope.value}.{self.name}")
 
     @property
     def shape(self) -> str:
         """What a handler must be: ``async def``, ``async generator`` ..."""
         return _SHAPE[self.dispatch]
-
-    @property
-    def key(self) -> str:
-        return f"{self.scope.value}.{self.name}"
 
 
 def _camel(name: str) -> str:
