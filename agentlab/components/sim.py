@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# where a sentence ends (the live stack splits replies with the same rule)
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass
@@ -57,7 +58,7 @@ class LLM:
 
     @staticmethod
     def sentences(text: str) -> list[str]:
-        return [s for s in _SENTENCE.split(text.strip()) if s] or [text]
+        return [s for s in SENTENCE_BREAK.split(text.strip()) if s] or [text]
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
+from ..components.sim import SENTENCE_BREAK
 from ..runtime.conversation import CallEnded, Conversation, SpeechData, SpeechEvent, TurnInstants
 from ..runtime.tool_calls import run_tool_calls
 from .audio import SAMPLE_RATE, load_audio, pcm16
@@ -330,9 +331,6 @@ class LiveConversation(Conversation):
             await bus.emit(ev.AgentSpeechEnd, False, source)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 MIN_CLAUSE_WORDS = 5
 
@@ -341,7 +339,7 @@ def _split(text: str) -> list[str]:
     """Finished pieces and the unfinished rest (last item): sentences, and clauses of at
     least MIN_CLAUSE_WORDS words so TTS can start before a long sentence ends."""
     out: list[str] = []
-    for piece in _SENTENCE_END.split(text):
+    for piece in SENTENCE_BREAK.split(text):
         out.extend(_clauses(piece) if len(piece.split()) > MIN_CLAUSE_WORDS else [piece])
     done, rest = out[:-1], out[-1]
     return [*done, rest]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..components.sim import LLM
 from ..errors import ConfigError
 from .audio import SAMPLE_RATE
 
@@ -160,9 +161,6 @@ def _piper():
                                "en_US-joe-medium.onnx"))
 
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-
-
 @dataclass
 class PiperTTS:
     """Piper (en_US joe, medium; GPL-3.0 voice) speech, resampled to 16 kHz.
@@ -187,9 +185,7 @@ class PiperTTS:
         rate = _piper().config.sample_rate
         return soxr.resample(np.concatenate(chunks), rate, SAMPLE_RATE).astype(np.float32)
 
-    @staticmethod
-    def sentences(text: str) -> list[str]:
-        return [s for s in _SENTENCE.split(text.strip()) if s] or [text]
+    sentences = staticmethod(LLM.sentences)  # the same split as the simulated stack
 
     def warm_up(self) -> None:
         _piper()
