@@ -334,7 +334,6 @@ class Conversation:
 
     async def cascade_turn(self, turn: CallerTurn, speak_ms: float) -> bool:
         bus = self.session.bus
-        step = self.stt.partial_every_ms
         inst = TurnInstants()
         inst.speech_end = self.now()
         rng, draw = self.rng, self.draw
@@ -346,23 +345,11 @@ class Conversation:
         stt_delay = draw("stt_ms")
         eou = self._endpointing()
         heard_text = self.stt.transcribe(turn.text, rng)
-
-        async def audio() -> AsyncIterator[bytes]:  # the caller's audio, one chunk per partial
-            left = speak_ms
-            while left > 0:
-                yield self.tts.pcm(min(step, left), silent=True)
-                left -= step
-
-        async def builtin_stt(stream: AsyncIterator[bytes]) -> AsyncIterator[SpeechEvent]:
-            async for _chunk in stream:
-                pass
-            await self.sleep(inst.speech_end + transport_in + stt_delay - self.now())
-            yield SpeechEvent("final", SpeechData(heard_text))
-
+        heard_at = inst.speech_end + transport_in + stt_delay
         if bus.has_handlers("pipeline.stt"):
-            transcript = await self.run_stt_slot(builtin_stt, audio(), inst)
+            transcript = await self.run_stt_slot(
+                self._builtin_stt(heard_at, heard_text), self._caller_audio(speak_ms), inst)
         else:  # the built-in stage's result without streaming the audio through it
-            heard_at = inst.speech_end + transport_in + stt_delay
             await self.play(((heard_at, None, lambda: setattr(inst, "stt_final", self.now())),
                              (heard_at, ev.SttFinal, (heard_text,))))
             transcript = heard_text
@@ -372,6 +359,24 @@ class Conversation:
         await self.sleep(0)
         await self.agent_reply(transcript, inst)
         return inst.interrupted
+
+    async def _caller_audio(self, speak_ms: float) -> AsyncIterator[bytes]:
+        """The caller's (silent) audio, one chunk per partial, for an ``stt`` hook."""
+        step, left = self.stt.partial_every_ms, speak_ms
+        while left > 0:
+            yield self.tts.pcm(min(step, left), silent=True)
+            left -= step
+
+    def _builtin_stt(self, heard_at: float, heard_text: str):
+        """The simulated STT stage an ``stt`` hook wraps: reads the audio, then gives the
+        final transcript at ``heard_at``."""
+        async def builtin_stt(stream: AsyncIterator[bytes]) -> AsyncIterator[SpeechEvent]:
+            async for _chunk in stream:
+                pass
+            await self.sleep(heard_at - self.now())
+            yield SpeechEvent("final", SpeechData(heard_text))
+
+        return builtin_stt
 
     async def run_stt_slot(self, builtin_stt: Any, audio: AsyncIterator[bytes],
                            inst: TurnInstants) -> str:
