@@ -41,7 +41,8 @@ T = TypeVar("T")
 _REAL_WAIT_SLICE = 0.05
 # advance() yields to the loop at least this often, so cross-thread wake-ups (a notebook
 # cancelling the simulation) are never starved by a long run of fast-forwards.
-_YIELD_EVERY = 512
+YIELD_EVERY = 512
+_NO_TIMER = 1 << 62  # a horizon past any simulated instant
 
 
 class _AutojumpSelector:
@@ -56,10 +57,10 @@ class _AutojumpSelector:
         loop = self._loop
         if timeout is not None and timeout <= 0:
             # Callbacks are ready. With no thread at work, only a cross-thread wake-up
-            # could be waiting, so poll for I/O one time in _YIELD_EVERY: the syscall
+            # could be waiting, so poll for I/O one time in YIELD_EVERY: the syscall
             # would otherwise cost more than a simulated stage.
             self._skipped += 1
-            if loop._pending_threads or self._skipped % _YIELD_EVERY == 0:
+            if loop._pending_threads or self._skipped % YIELD_EVERY == 0:
                 return self._selector.select(0)
             return []
         if loop._pending_threads:
@@ -119,10 +120,22 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         if scheduled and scheduled[0]._when <= when_us / 1e6:
             return False
         self._advances += 1
-        if self._advances % _YIELD_EVERY == 0:
+        if self._advances % YIELD_EVERY == 0:
             return False
         self._now_us = when_us
         return True
+
+    def horizon_us(self) -> int:
+        """The clock may jump straight to any instant *before* this one (whole µs)
+        without yielding, as :meth:`advance` would: the next timer's instant, or -1
+        when callbacks are ready or threads are working (nothing may jump then). For
+        code that moves the clock many times in a row (``Conversation.play``); it
+        must recheck after anything that may schedule work, and still yield every
+        ``YIELD_EVERY`` jumps (counted in ``_advances``)."""
+        if self._ready or self._pending_threads:
+            return -1
+        scheduled = self._scheduled
+        return round(scheduled[0]._when * 1e6) if scheduled else _NO_TIMER
 
     @contextlib.contextmanager
     def real_time(self):

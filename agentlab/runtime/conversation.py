@@ -29,8 +29,9 @@ import numpy as np
 
 from .. import events as ev
 from ..components import LLM, STT, TTS, Profile, VideoFrame
+from ..clock import YIELD_EVERY
 from .caller import CallerTurn, CallPlan
-from .reply_plan import plan_reply
+from .reply_plan import _after, plan_reply
 from .tool_calls import run_tool_calls
 
 CASCADE_SEGMENTS = ("vad", "stt", "endpointing", "user_hooks", "llm_ttft", "tools",
@@ -79,22 +80,20 @@ class TurnInstants:
         if math.isnan(total):
             return math.nan, ()
         heard = max(self.vad_stop, self.stt_final)
-        seg = {
-            "vad": self._vad_silence,
-            "stt": max(0.0, self.stt_final - self.vad_stop),
-            "endpointing": self.commit - heard,
-            "user_hooks": self.llm_request - self.commit,
-            # the model's time to first token, over the request before the tools and
-            # the one after them; the tools' own time is its own segment
-            "llm_ttft": self.first_token - self.llm_request - self.tools_ms,
-            "tools": self.tools_ms,
-            "llm_rest": self.text_ready - self.chain_ms - self.first_token,
-            "llm_hooks": self.chain_ms,
-            "tts_ttfb": self.tts_first_audio - self.tts_request,
-            "output": self.agent_speech_start - self.tts_first_audio,
-        }
-        seg["other"] = total - sum(seg.values())
-        return total, tuple((k, seg[k]) for k in CASCADE_SEGMENTS)
+        # in CASCADE_SEGMENTS order; "other" is what is left, summed in the same order
+        ms = (self._vad_silence,
+              max(0.0, self.stt_final - self.vad_stop),                  # stt
+              self.commit - heard,                                       # endpointing
+              self.llm_request - self.commit,                            # user_hooks
+              # the model's time to first token, over the request before the tools and
+              # the one after them; the tools' own time is its own segment
+              self.first_token - self.llm_request - self.tools_ms,       # llm_ttft
+              self.tools_ms,                                             # tools
+              self.text_ready - self.chain_ms - self.first_token,        # llm_rest
+              self.chain_ms,                                             # llm_hooks
+              self.tts_first_audio - self.tts_request,                   # tts_ttfb
+              self.agent_speech_start - self.tts_first_audio)            # output
+        return total, (*zip(CASCADE_SEGMENTS, ms), ("other", total - sum(ms)))
 
     _vad_silence: float = 0.0
     interrupted: bool = False
@@ -158,24 +157,67 @@ class Conversation:
     async def play(self, steps: Iterable[tuple]) -> None:
         """Run ``steps`` in order, each at its instant (ms on the call clock; at once if
         that has passed): ``(at, EventClass, fields)`` emits, ``(at, None, fn)`` calls
-        ``fn()``. Where the loop has nothing else to do the wait is a clock move and the
-        emit a plain call, so a stage costs no task switch. Raises CallEnded like sleep,
-        also after an awaited hook ended the call."""
+        ``fn()``. Raises CallEnded like sleep, also after an awaited hook ended the call.
+
+        On the simulator's virtual clock this is the hottest loop there is, so it is
+        written out: while nothing else is due before a step (the loop's horizon), the
+        wait is a clock move, and an event no hook views is built and handed to the
+        bus's observers right here (what ``HookBus.emit_now`` does, one call less per
+        event). Anything else takes the general way: a real sleep, ``emit_now``/``emit``."""
         if self.ending:
             raise CallEnded(self.ending)
         bus = self.session.bus
-        now, emit_now = bus.now_ms, bus.emit_now
-        advance = self._advance or self._advancer()
+        loop = asyncio.get_running_loop()
+        start_us = getattr(bus.now_ms, "start_us", None)  # the simulator's call clock
+        if start_us is None or not hasattr(loop, "horizon_us"):
+            return await self._play_timed(steps)
+        horizon, ready, views = loop.horizon_us(), loop._ready, bus._views
+        for at, cls, what in steps:
+            now_us = loop._now_us
+            wait = at - (now_us - start_us) / 1000.0
+            if wait > 0:
+                when_us = now_us + round(wait / 1000.0 * 1e6)  # as advance() rounds
+                loop._advances += 1
+                if when_us < horizon and not ready and loop._advances % YIELD_EVERY:
+                    loop._now_us = when_us
+                else:
+                    await self.sleep(wait)
+                    horizon = loop.horizon_us()
+            if cls is None:
+                what()
+                horizon = loop.horizon_us()  # fn may have scheduled something
+            elif cls.name in views or bus._deferred is not None:
+                if not bus.emit_now(cls, *what):
+                    await bus.emit(cls, *what)
+                horizon = loop.horizon_us()  # fire-and-forget hooks are tasks now
+            else:
+                bus.seq = seq = bus.seq + 1
+                observers = bus._subscribers
+                if observers:
+                    event = cls(bus.session_id, bus.turn_id, seq,
+                                (loop._now_us - start_us) / 1000.0, *what)
+                    for observer in observers:
+                        try:
+                            observer(event)
+                        except Exception as err:
+                            bus._observer_failed(observer, err)
+            if self.ending:
+                raise CallEnded(self.ending)
+
+    async def _play_timed(self, steps: Iterable[tuple]) -> None:
+        """:meth:`play` on any other clock: a sleep per wait, ``emit_now`` per event."""
+        bus = self.session.bus
+        now = bus.now_ms
         for at, cls, what in steps:
             wait = at - now()
-            if wait > 0 and not advance(wait / 1000.0):
+            if wait > 0:
                 await self.sleep(wait)
             if cls is None:
                 what()
-            elif not emit_now(cls, *what):
+            elif not bus.emit_now(cls, *what):
                 await bus.emit(cls, *what)
-                if self.ending:
-                    raise CallEnded(self.ending)
+            if self.ending:
+                raise CallEnded(self.ending)
 
     def _advancer(self):
         loop = asyncio.get_running_loop()
@@ -307,19 +349,15 @@ class Conversation:
         if not skip_pause:
             await self.wait_for_caller_turn(turn)
         bus.turn_id += 1
-        words = turn.text.split()
-        speak_ms = 1000.0 * len(words) / turn.words_per_s
+        s2s = self.profile.mode == "s2s"
+        # realtime models send no partials
+        speak_ms, partials = _speech_shape(turn.text, turn.words_per_s,
+                                           0.0 if s2s else self.stt.partial_every_ms)
         # The caller talks on its own clock: a slow hook on these events does not slow
         # the speech down, it only delays what fires after it.
         start = self.now()
         speech = [(start, ev.UserSpeechStart, ())]
-        step = self.stt.partial_every_ms
-        spoken = 0.0
-        s2s = self.profile.mode == "s2s"
-        while not s2s and spoken + step < speak_ms:  # realtime models send no partials
-            spoken += step
-            n = max(1, int(len(words) * spoken / speak_ms))
-            speech.append((start + spoken, ev.SttPartial, (" ".join(words[:n]),)))
+        speech += [(start + spoken, ev.SttPartial, text) for spoken, text in partials]
         speech.append((start + speak_ms, ev.UserSpeechEnd, ()))
         await self.play(speech)
         self.user_texts.append(turn.text)
@@ -349,14 +387,20 @@ class Conversation:
         if bus.has_handlers("pipeline.stt"):
             transcript = await self.run_stt_slot(
                 self._builtin_stt(heard_at, heard_text), self._caller_audio(speak_ms), inst)
+            steps = []
         else:  # the built-in stage's result without streaming the audio through it
-            await self.play(((heard_at, None, lambda: setattr(inst, "stt_final", self.now())),
-                             (heard_at, ev.SttFinal, (heard_text,))))
+            now = self.now()
+            inst.stt_final = _after(now, heard_at - now)  # where the step below lands
+            steps = [(heard_at, ev.SttFinal, (heard_text,))]
             transcript = heard_text
-        await self.sleep(max(inst.vad_stop + eou, inst.stt_final) - self.now())
-        inst.commit = self.now()
-        await bus.emit(ev.UserTurn, transcript)  # blocking user hooks run here
-        await self.sleep(0)
+        commit = max(inst.vad_stop + eou, inst.stt_final)
+        # The request goes out once the blocking user_turn hooks are done: its steps
+        # are due at once (instant 0 has passed), after however long they took.
+        steps += [(commit, None, lambda: setattr(inst, "commit", self.now())),
+                  (commit, ev.UserTurn, (transcript,)),
+                  (0.0, None, lambda: setattr(inst, "llm_request", self.now())),
+                  (0.0, ev.LlmRequest, ())]
+        await self.play(steps)
         await self.agent_reply(transcript, inst)
         return inst.interrupted
 
@@ -503,15 +547,17 @@ class Conversation:
         await self.sleep(pause)
 
     async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
+        """From the LLM request (sent, ``inst.llm_request`` set) to the turn's end."""
         session, bus, rng = self.session, self.session.bus, self.rng
-        inst.llm_request = self.now()
-        await bus.emit(ev.LlmRequest)
         machine = session.dialog_machine
         turn = self.current
         raw, steps = await machine.respond(transcript, rng, self.llm, turn.reply,
                                            turn.tool_calls)
         tokens_in, tokens_out = self._usage(transcript, raw)
         tps = self.draw("llm_tokens_per_s")
+        planned = not (bus.has_handlers("pipeline.tts") or bus.has_handlers("pipeline.llm")
+                       or bus.holds_up(_REPLY_EVENTS))
+        first = ()
         if steps:  # the model answers with tool calls first, then a second request
             await self.sleep(self.draw("llm_ttft_ms") - (self.now() - inst.llm_request))
             t0 = self.now()
@@ -519,31 +565,39 @@ class Conversation:
             inst.tools_ms = self.now() - t0
             await self.sleep(self.draw("llm_ttft_ms"))
         else:
-            await self.sleep(self.draw("llm_ttft_ms") - (self.now() - inst.llm_request))
-        inst.first_token = self.now()
-        await bus.emit(ev.LlmFirstToken)
-        if bus.has_handlers("pipeline.tts") or bus.has_handlers("pipeline.llm") or \
-                bus.holds_up(_REPLY_EVENTS):
-            await self._stream_reply(raw, inst, tokens_in, tokens_out, tps)
+            now = self.now()
+            wait = self.draw("llm_ttft_ms") - (now - inst.llm_request)
+            if planned:  # the first token is the plan's first step
+                inst.first_token = _after(now, wait)
+                first = ((inst.first_token, ev.LlmFirstToken, ()),)
+            else:
+                await self.sleep(wait)
+        if not first:
+            inst.first_token = self.now()
+            await bus.emit(ev.LlmFirstToken)
+        if planned:
+            await self._planned_reply(raw, inst, tokens_in, tokens_out, tps, first)
         else:
-            await self._planned_reply(raw, inst, tokens_in, tokens_out, tps)
+            await self._stream_reply(raw, inst, tokens_in, tokens_out, tps)
         self._count_turn(tokens_in, tokens_out)
         total, segments = inst.segments()
         if not math.isnan(total):
             self.totals.append(total)
-        await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)
+        if not bus.emit_now(ev.TurnEnd, total, segments, inst.interrupted):
+            await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)
 
     async def _planned_reply(self, raw: str, inst: TurnInstants, tokens_in: int,
-                             tokens_out: int, tps: float) -> None:
+                             tokens_out: int, tps: float, first: tuple = ()) -> None:
         """The reply when no hook can change or hold it up: the same instants as
-        :meth:`_stream_reply`, worked out in advance (reply_plan.py)."""
+        :meth:`_stream_reply`, worked out in advance (reply_plan.py), after the ``first``
+        steps (the first token, when it has not fired yet)."""
         draw = self.draw  # drawn in the order _stream_reply's speak() draws them
         tts_ms = (draw("tts_ttfb_ms"), draw("tts_leading_silence_ms"),
                   draw("transport_out_ms"))
         plan = plan_reply(self, raw, inst.first_token, tps, (tokens_in, tokens_out), tts_ms,
                           inst)
         try:
-            await self.play(plan.steps)
+            await self.play((*first, *plan.steps))
         except CallEnded:
             if plan.started and not plan.ended:
                 await self.session.bus.emit(ev.AgentSpeechEnd, True, "reply")
@@ -706,6 +760,30 @@ class Conversation:
 _REPLY_EVENTS = ("llm_response", "agent_turn", "tts_request", "tts_first_audio",
                  "agent_speech_start", "agent_speech_end", "interruption")
 _FACT = re.compile(r"\b(my|i'm|i am|we|our)\b|\d", re.IGNORECASE)
+
+
+def _speech_shape(text: str, words_per_s: float, partial_every_ms: float) -> tuple:
+    """How long the caller speaks ``text`` and the interim transcripts while it does:
+    ``(speak_ms, ((ms into the speech, (transcript,)), ...))``, every
+    ``partial_every_ms`` (0: none). Scripts repeat across calls, so shapes are kept."""
+    key = (text, words_per_s, partial_every_ms)
+    shape = _SPEECH_SHAPES.get(key)
+    if shape is None:
+        words = text.split()
+        speak_ms = 1000.0 * len(words) / words_per_s
+        partials, spoken = [], 0.0
+        while partial_every_ms > 0 and spoken + partial_every_ms < speak_ms:
+            spoken += partial_every_ms
+            n = max(1, int(len(words) * spoken / speak_ms))
+            partials.append((spoken, (" ".join(words[:n]),)))
+        shape = speak_ms, tuple(partials)
+        if len(_SPEECH_SHAPES) >= 4096:
+            _SPEECH_SHAPES.clear()
+        _SPEECH_SHAPES[key] = shape
+    return shape
+
+
+_SPEECH_SHAPES: dict[tuple, tuple] = {}
 
 
 def _never(_delay_s: float) -> bool:

@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any
 
 from .. import events as ev
+from ..components import LLM, TTS
 
 
 @dataclass
@@ -43,13 +44,13 @@ def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tupl
                tts_ms: tuple[float, float, float], inst: Any) -> ReplyState:
     """Steps ``(at_ms, Event, fields)`` / ``(at_ms, None, fn)`` for one reply, in the
     order the streaming version fires them (the LLM side first at equal instants)."""
-    llm, tts, now = conv.llm, conv.tts, conv.now
+    tts, now = conv.tts, conv.now
     ttfb, lead, out_ms = tts_ms
     state = ReplyState()
-    chunks = [s + " " for s in llm.sentences(raw)]
+    chunks, chunk_tokens, chunk_audio = reply_shape(conv.llm, tts, raw)
     ready, target, t = [], first_token, first_token
-    for chunk in chunks:
-        target += 1000.0 * llm.tokens(chunk) / tps
+    for tokens_k in chunk_tokens:
+        target += 1000.0 * tokens_k / tps
         t = _after(t, target - t)
         ready.append(t)
 
@@ -84,21 +85,13 @@ def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tupl
     playhead = start + tts.pcm_ms(lead)
     cut = barge_at < playhead
     at = start
-    step_ms = tts.chunk_ms
-    step_pcm = tts.pcm_ms(step_ms)
     spoken = conv.spoken
-    for chunk, t_k in zip(chunks, ready, strict=True):
+    for chunk, t_k, pieces in zip(chunks, ready, chunk_audio, strict=True):
         if cut:
             break
         at = t_k if t_k > start else start
-        left = tts.duration_ms(chunk)
-        while left > 0:
-            if left > step_ms:
-                left -= step_ms
-                playhead = (playhead if playhead > at else at) + step_pcm
-            else:
-                playhead = (playhead if playhead > at else at) + tts.pcm_ms(left)
-                left = 0.0
+        for piece_ms in pieces:
+            playhead = (playhead if playhead > at else at) + piece_ms
             if barge_at < playhead:
                 cut = True
                 break
@@ -120,6 +113,42 @@ def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tupl
                     (t_last, ev.AgentTurn, (raw,))]
     state.steps = speaker
     return state
+
+
+def reply_shape(llm: Any, tts: Any, raw: str) -> tuple:
+    """What a reply's text fixes, whatever the draws: its pieces as streamed (sentences
+    with their trailing space), tokens per piece, and per piece how long each audio
+    chunk the TTS stage yields plays. Replies repeat (canned, scripted), so the
+    built-in components' shapes are kept; a subclass may compute them differently, so
+    its shapes are worked out every time."""
+    if type(llm) is not LLM or type(tts) is not TTS:
+        return _reply_shape(llm, tts, raw)
+    key = (raw, llm.tokens_per_word, tts.words_per_s, tts.sample_rate, tts.chunk_ms)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _reply_shape(llm, tts, raw)
+        if len(_SHAPES) >= 4096:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    return shape
+
+
+_SHAPES: dict[tuple, tuple] = {}
+
+
+def _reply_shape(llm: Any, tts: Any, raw: str) -> tuple:
+    chunks = tuple(s + " " for s in llm.sentences(raw))
+    step_ms, step_pcm = tts.chunk_ms, tts.pcm_ms(tts.chunk_ms)
+    audio = []
+    for chunk in chunks:  # the TTS stage's chunking, subtraction for subtraction
+        left, pieces = tts.duration_ms(chunk), []
+        while left > step_ms:
+            left -= step_ms
+            pieces.append(step_pcm)
+        if left > 0:
+            pieces.append(tts.pcm_ms(left))
+        audio.append(tuple(pieces))
+    return chunks, tuple(llm.tokens(c) for c in chunks), tuple(audio)
 
 
 def _after(now: float, ms: float) -> float:

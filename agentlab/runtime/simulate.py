@@ -167,7 +167,9 @@ def _call_clock_ms(loop: asyncio.AbstractEventLoop):
         start = loop.time()
         return lambda: (loop.time() - start) * 1000.0
     start_us = loop.time_us()
-    return lambda: (loop._now_us - start_us) / 1000.0  # time_us() inlined: hottest read
+    clock = lambda: (loop._now_us - start_us) / 1000.0  # noqa: E731  time_us() inlined
+    clock.start_us = start_us  # Conversation.play reads the clock without calling it
+    return clock
 
 
 def _simulated(component: Any, kind: type) -> Any:
