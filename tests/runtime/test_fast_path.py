@@ -37,11 +37,12 @@ def make_runner(streamed: bool, end_after_turn: int | None = None,
     async def handle_call(ctx):
         turns = []
 
-        @ctx.session.on("user_turn")
-        async def maybe_end(text):
-            turns.append(text)
-            if end_after_turn is not None and len(turns) > end_after_turn:
-                await ctx.session.end("ended")
+        if end_after_turn is not None:  # else no session hook: every step plays inline
+            @ctx.session.on("user_turn")
+            async def maybe_end(text):
+                turns.append(text)
+                if len(turns) > end_after_turn:
+                    await ctx.session.end("ended")
 
         if blocking_agent_hook:
             @ctx.session.on("agent_turn")
