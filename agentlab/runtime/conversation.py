@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
-from ..components import LLM, STT, TTS, Profile, VideoFrame
 from ..clock import YIELD_EVERY
+from ..components import LLM, STT, TTS, Profile, VideoFrame
 from .caller import CallerTurn, CallPlan
-from .reply_plan import _after, plan_reply
+from .reply_plan import plan_reply, wake_at
 from .tool_calls import run_tool_calls
 
 CASCADE_SEGMENTS = ("vad", "stt", "endpointing", "user_hooks", "llm_ttft", "tools",
@@ -93,7 +93,8 @@ class TurnInstants:
               self.chain_ms,                                             # llm_hooks
               self.tts_first_audio - self.tts_request,                   # tts_ttfb
               self.agent_speech_start - self.tts_first_audio)            # output
-        return total, (*zip(CASCADE_SEGMENTS, ms), ("other", total - sum(ms)))
+        return total, (*zip(CASCADE_SEGMENTS[:-1], ms, strict=True),
+                       ("other", total - sum(ms)))
 
     _vad_silence: float = 0.0
     interrupted: bool = False
@@ -114,6 +115,9 @@ class Conversation:
     endpointing_ms: Any = None
     silence_timeout_ms: float = 8000.0
     tools: dict = field(default_factory=dict)   # the runner's @al.tool functions by name
+    # The virtual loop's microsecond at which the call clock read 0 (simulations): play()
+    # reads the clock as ``(loop µs - this) / 1000``, the call clock's own formula.
+    clock_start_us: int | None = None
     ending: str | None = None
     final_state: str = "ended"
     _waiters: set = field(default_factory=set)  # every task's pending sleep, for end()
@@ -168,7 +172,7 @@ class Conversation:
             raise CallEnded(self.ending)
         bus = self.session.bus
         loop = asyncio.get_running_loop()
-        start_us = getattr(bus.now_ms, "start_us", None)  # the simulator's call clock
+        start_us = self.clock_start_us
         if start_us is None or not hasattr(loop, "horizon_us"):
             return await self._play_timed(steps)
         horizon, ready, views = loop.horizon_us(), loop._ready, bus._views
@@ -390,7 +394,7 @@ class Conversation:
             steps = []
         else:  # the built-in stage's result without streaming the audio through it
             now = self.now()
-            inst.stt_final = _after(now, heard_at - now)  # where the step below lands
+            inst.stt_final = wake_at(now, heard_at - now)  # where the step below lands
             steps = [(heard_at, ev.SttFinal, (heard_text,))]
             transcript = heard_text
         commit = max(inst.vad_stop + eou, inst.stt_final)
@@ -568,7 +572,7 @@ class Conversation:
             now = self.now()
             wait = self.draw("llm_ttft_ms") - (now - inst.llm_request)
             if planned:  # the first token is the plan's first step
-                inst.first_token = _after(now, wait)
+                inst.first_token = wake_at(now, wait)
                 first = ((inst.first_token, ev.LlmFirstToken, ()),)
             else:
                 await self.sleep(wait)

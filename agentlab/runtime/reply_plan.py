@@ -16,7 +16,7 @@ Instants, as the streaming version produces them (ms on the call clock)::
     barge-in at S + barge_after if that is before the playhead, else speech ends with it
 
 Each instant is computed as the streaming version's sleep lands on the virtual clock's
-microsecond grid (``_after``), so both fire on the same microsecond.
+microsecond grid (``wake_at``), so both fire on the same microsecond.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tupl
     ready, target, t = [], first_token, first_token
     for tokens_k in chunk_tokens:
         target += 1000.0 * tokens_k / tps
-        t = _after(t, target - t)
+        t = wake_at(t, target - t)
         ready.append(t)
 
     def finish_text() -> None:
@@ -73,8 +73,8 @@ def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tupl
         state.ended = True
 
     t1 = ready[0]
-    audio = _after(t1, ttfb)
-    start = _after(audio, out_ms)
+    audio = wake_at(t1, ttfb)
+    start = wake_at(audio, out_ms)
     speaker = [(t1, None, requested), (t1, ev.TtsRequest, (chunks[0],)),
                (audio, None, first_audio), (audio, ev.TtsFirstAudio, ()),
                (start, None, speech_start), (start, ev.AgentSpeechStart, ("reply",))]
@@ -98,11 +98,11 @@ def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tupl
         else:
             speaker.append((at, None, partial(spoken.append, chunk)))
     if cut:
-        stop = _after(at, barge_at - at)
+        stop = wake_at(at, barge_at - at)
         speaker += [(stop, ev.Interruption, ()), (stop, None, speech_end),
                     (stop, ev.AgentSpeechEnd, (True, "reply"))]
     else:
-        stop = _after(at, playhead - at)
+        stop = wake_at(at, playhead - at)
         speaker += [(stop, None, speech_end), (stop, ev.AgentSpeechEnd, (False, "reply"))]
     state.interrupted = cut
     # The LLM side's last steps go before the first speaker step after them (at equal
@@ -151,7 +151,7 @@ def _reply_shape(llm: Any, tts: Any, raw: str) -> tuple:
     return chunks, tuple(llm.tokens(c) for c in chunks), tuple(audio)
 
 
-def _after(now: float, ms: float) -> float:
+def wake_at(now: float, ms: float) -> float:
     """Where ``Conversation.sleep(ms)`` from ``now`` ends: whole microseconds, rounded as
     ``VirtualTimeLoop.advance`` rounds (``now`` is a clock reading, on the grid)."""
     if ms <= 0:
