@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +77,14 @@ class Dist:
                 hit = rng.random(n) < p["out_p"]
                 x = np.where(hit, x * rng.uniform(p["out_low"], p["out_high"], n), x)
             return x
-        weights = np.cumsum([w for w, _ in self.components])
-        pick = np.minimum(np.searchsorted(weights, rng.random(n), side="right"),
+        pick = np.minimum(np.searchsorted(self._bounds, rng.random(n), side="right"),
                           len(self.components) - 1)
-        draws = np.stack([d.sample_n(rng, n) for _, d in self.components])
-        return draws[pick, np.arange(n)]
+        return np.choose(pick, [d.sample_n(rng, n) for _, d in self.components])
+
+    @cached_property
+    def _bounds(self) -> np.ndarray:
+        """A mixture's cumulative weights (where each component's share of [0, 1) ends)."""
+        return np.cumsum([w for w, _ in self.components])
 
     def sample(self, rng: np.random.Generator) -> float:
         if self.kind == "fixed":
