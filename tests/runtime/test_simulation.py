@@ -210,6 +210,48 @@ def test_advance_moves_the_clock_only_when_nothing_else_could_run():
     assert run_virtual(main()) == 3.0
 
 
+def test_horizon_is_the_next_timer_unless_something_is_ready():
+    async def main():
+        loop = asyncio.get_running_loop()
+        far = loop.horizon_us()
+        other = asyncio.ensure_future(asyncio.sleep(1.5))
+        ready = loop.horizon_us()  # the other task has not started: it is ready to run
+        await asyncio.sleep(0)
+        return far, ready, loop.horizon_us(), await other
+
+    far, ready, timer, _ = run_virtual(main())
+    assert far > 10**15 and ready == -1 and timer == 1_500_000
+
+
+def test_planned_steps_never_run_past_another_tasks_timer():
+    # A background task wakes every 137 ms through a whole call, while the call's turns
+    # are planned and played with clock moves: each wake-up must come exactly on time,
+    # and no event the call emitted by then may be stamped later than the wake-up.
+    wakeups = []
+
+    async def handle_call(ctx):
+        seen = []
+        ctx.session.bus.subscribe(seen.append)
+
+        async def ticker():
+            loop = asyncio.get_running_loop()
+            start = loop.time_us()
+            for k in range(1, 200):
+                await asyncio.sleep(0.137)
+                wakeups.append((loop.time_us() - start, k * 137_000,
+                                ctx.session.bus.now_ms(), seen[-1].t_ms if seen else 0.0))
+
+        task = asyncio.ensure_future(ticker())
+        await ctx.session.run()
+        task.cancel()
+
+    sim = al.simulate_sync(runner(entry=handle_call), ["Where is my order?", "Thanks.",
+                                                       "Bye now."], seed=3)
+    assert sim.calls[0].final_state == "ended" and len(wakeups) > 50
+    for waited_us, due_us, now_ms, last_ms in wakeups:
+        assert waited_us == due_us and last_ms <= now_ms
+
+
 def test_speech_to_speech_turns_use_the_realtime_segments():
     sim = al.simulate_sync(runner(), calls=5, seed=2, profile="speech-to-speech-realtime")
     turns = sim.turns()
