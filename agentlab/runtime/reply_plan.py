@@ -124,16 +124,16 @@ def reply_shape(llm: Any, tts: Any, raw: str) -> tuple:
     if type(llm) is not LLM or type(tts) is not TTS:
         return _reply_shape(llm, tts, raw)
     key = (raw, llm.tokens_per_word, tts.words_per_s, tts.sample_rate, tts.chunk_ms)
-    shape = _SHAPES.get(key)
+    shape = _REPLY_SHAPES.get(key)
     if shape is None:
         shape = _reply_shape(llm, tts, raw)
-        if len(_SHAPES) >= 4096:
-            _SHAPES.clear()
-        _SHAPES[key] = shape
+        if len(_REPLY_SHAPES) >= 4096:
+            _REPLY_SHAPES.clear()
+        _REPLY_SHAPES[key] = shape
     return shape
 
 
-_SHAPES: dict[tuple, tuple] = {}
+_REPLY_SHAPES: dict[tuple, tuple] = {}
 
 
 def _reply_shape(llm: Any, tts: Any, raw: str) -> tuple:
