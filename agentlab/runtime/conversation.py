@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -766,28 +767,19 @@ _REPLY_EVENTS = ("llm_response", "agent_turn", "tts_request", "tts_first_audio",
 _FACT = re.compile(r"\b(my|i'm|i am|we|our)\b|\d", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
 def _speech_shape(text: str, words_per_s: float, partial_every_ms: float) -> tuple:
     """How long the caller speaks ``text`` and the interim transcripts while it does:
     ``(speak_ms, ((ms into the speech, (transcript,)), ...))``, every
     ``partial_every_ms`` (0: none). Scripts repeat across calls, so shapes are kept."""
-    key = (text, words_per_s, partial_every_ms)
-    shape = _SPEECH_SHAPES.get(key)
-    if shape is None:
-        words = text.split()
-        speak_ms = 1000.0 * len(words) / words_per_s
-        partials, spoken = [], 0.0
-        while partial_every_ms > 0 and spoken + partial_every_ms < speak_ms:
-            spoken += partial_every_ms
-            n = max(1, int(len(words) * spoken / speak_ms))
-            partials.append((spoken, (" ".join(words[:n]),)))
-        shape = speak_ms, tuple(partials)
-        if len(_SPEECH_SHAPES) >= 4096:
-            _SPEECH_SHAPES.clear()
-        _SPEECH_SHAPES[key] = shape
-    return shape
-
-
-_SPEECH_SHAPES: dict[tuple, tuple] = {}
+    words = text.split()
+    speak_ms = 1000.0 * len(words) / words_per_s
+    partials, spoken = [], 0.0
+    while partial_every_ms > 0 and spoken + partial_every_ms < speak_ms:
+        spoken += partial_every_ms
+        n = max(1, int(len(words) * spoken / speak_ms))
+        partials.append((spoken, (" ".join(words[:n]),)))
+    return speak_ms, tuple(partials)
 
 
 def _never(_delay_s: float) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from .. import events as ev
@@ -123,17 +123,16 @@ def reply_shape(llm: Any, tts: Any, raw: str) -> tuple:
     its shapes are worked out every time."""
     if type(llm) is not LLM or type(tts) is not TTS:
         return _reply_shape(llm, tts, raw)
-    key = (raw, llm.tokens_per_word, tts.words_per_s, tts.sample_rate, tts.chunk_ms)
-    shape = _REPLY_SHAPES.get(key)
-    if shape is None:
-        shape = _reply_shape(llm, tts, raw)
-        if len(_REPLY_SHAPES) >= 4096:
-            _REPLY_SHAPES.clear()
-        _REPLY_SHAPES[key] = shape
-    return shape
+    return _builtin_reply_shape(raw, llm.tokens_per_word, tts.words_per_s, tts.sample_rate,
+                                tts.chunk_ms)
 
 
-_REPLY_SHAPES: dict[tuple, tuple] = {}
+@lru_cache(maxsize=4096)
+def _builtin_reply_shape(raw: str, tokens_per_word: float, words_per_s: float,
+                         sample_rate: int, chunk_ms: float) -> tuple:
+    return _reply_shape(LLM(tokens_per_word=tokens_per_word),
+                        TTS(sample_rate=sample_rate, words_per_s=words_per_s,
+                            chunk_ms=chunk_ms), raw)
 
 
 def _reply_shape(llm: Any, tts: Any, raw: str) -> tuple:
