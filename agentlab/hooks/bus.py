@@ -113,6 +113,10 @@ class HookBus:
         self._subscribers: list[Callable[[ev.Event], Any]] = []
         self._tasks: set[asyncio.Future] = set()
         self._deferred: BaseException | None = None
+        self._session_ending = False
+        # strict: the first handler exception re-raised (or deferred); the runner raises it
+        # out of the simulation once the call has ended, whatever caught it on the way
+        self.strict_error: BaseException | None = None
         self._registries = list(registries)
         self._views: dict[str, list[tuple[HookSpec, list[HandlerEntry]]]] = {}
         self._by_key: dict[str, list[list[HandlerEntry]]] = {}
@@ -468,8 +472,10 @@ class HookBus:
     async def _handler_failed(self, spec: HookSpec, entry: HandlerEntry, err: Exception,
                               detached: bool = False, turn_id: int | None = None) -> None:
         if self.strict:
+            self.strict_error = self.strict_error or err
             if detached:  # nobody awaits a detached call: raise at the next emit/drain
-                self._deferred = self._deferred or err
+                if not self._session_ending:
+                    self._deferred = self._deferred or err
                 return
             raise err
         if entry.qualname not in _reported_handlers:
@@ -502,6 +508,13 @@ class HookBus:
         finally:
             if turn_id is not None:
                 self.turn_id = current
+
+    def end_of_session(self) -> None:
+        """The session is closing: a strict error from a detached handler is kept in
+        ``strict_error`` only, no longer raised at the next emit, so ``session_end`` and
+        its ``call_end`` hooks always go out."""
+        self._session_ending = True
+        self._deferred = None
 
     def _raise_deferred(self):
         err, self._deferred = self._deferred, None

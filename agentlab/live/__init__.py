@@ -19,6 +19,7 @@ from typing import Any
 from .audio import AudioError, load_audio, mix_noise, to_mono16k
 from .call import AudioFileCaller, CallAudio, LiveStack, ScenarioCaller
 from .llm import LLMError, OpenAIChat
+from .llm_server import LocalLLMServer
 from .models import PiperTTS, SileroVAD, WhisperSTT
 
 
@@ -31,8 +32,8 @@ def __getattr__(name: str):
 
 __all__ = ["AudioError", "AudioFileCaller", "CallAudio", "LLMError", "LiveResult",
            "Microphone", "MicrophoneCaller", "ScenarioCaller",
-           "LiveStack", "OpenAIChat", "PiperTTS", "SileroVAD", "WhisperSTT", "load_audio",
-           "mix_noise", "run_live", "run_live_sync", "to_mono16k"]
+           "LiveStack", "LocalLLMServer", "OpenAIChat", "PiperTTS", "SileroVAD", "WhisperSTT",
+           "load_audio", "mix_noise", "run_live", "run_live_sync", "to_mono16k"]
 
 
 @dataclass

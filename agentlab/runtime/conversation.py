@@ -19,6 +19,7 @@ Segments are differences of consecutive instants, so they add up to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import re
 from collections.abc import AsyncIterator, Iterable
@@ -31,6 +32,7 @@ import numpy as np
 from .. import events as ev
 from ..clock import YIELD_EVERY
 from ..components import LLM, STT, TTS, Profile, VideoFrame
+from ..errors import AgentlabError
 from .caller import CallerTurn, CallPlan
 from .reply_plan import plan_reply, wake_at
 from .tool_calls import run_tool_calls
@@ -121,6 +123,7 @@ class Conversation:
     clock_start_us: int | None = None
     ending: str | None = None
     final_state: str = "ended"
+    started: bool = False  # the session loop ran (or the call was closed without it)
     _waiters: set = field(default_factory=set)  # every task's pending sleep, for end()
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     totals: list[float] = field(default_factory=list)
@@ -237,13 +240,22 @@ class Conversation:
 
     # -- the call -------------------------------------------------------------------------
     async def run(self) -> None:
+        """The session loop: ``session_start``, the caller's script, ``session_end``.
+        ``session_end`` (and with it every ``call_end`` hook) fires on every way out: a
+        hang-up, ``end()``, a failing stage or hook, a strict re-raise."""
+        if self.started:
+            raise AgentlabError("Session.run() was called twice for one call; run the "
+                                "session once per call (the call ends when it returns).")
+        self.started = True
         bus = self.session.bus
         ctx = bus.context
-        await bus.emit(ev.SessionStart, ctx.agent_id, ctx.call_id, ctx.user_number,
-                       ctx.direction)
-        camera = getattr(self.session.pipeline, "vision", None)
-        video = asyncio.ensure_future(self.watch(camera)) if camera is not None else None
+        video = None
         try:
+            await bus.emit(ev.SessionStart, ctx.agent_id, ctx.call_id, ctx.user_number,
+                           ctx.direction)
+            camera = getattr(self.session.pipeline, "vision", None)
+            if camera is not None:
+                video = asyncio.ensure_future(self.watch(camera))
             if self.plan.greeting:
                 await self.session.say(self.plan.greeting)
             await self.play_script()
@@ -251,16 +263,51 @@ class Conversation:
             self.end("hangup")
         except CallEnded:
             pass
-        except Exception as err:  # a stage failed: the call fails, visibly
-            self.final_state = "failed"
-            self.ending = self.ending or "error"
-            await bus.emit_error("session", err, severity="fatal")
+        except Exception as err:  # a stage or a strict hook failed: the call fails, visibly
+            await self.fail("session", err)
         _resolve_all(self)  # sub-agents and memory stop with the call
         await asyncio.gather(*self._background, return_exceptions=True)
         if video is not None:
             await asyncio.gather(video, return_exceptions=True)
-        await bus.emit(ev.SessionEnd, self.ending or "hangup", self.final_state, self.now())
-        self.finished.set()
+        await self._emit_end()
+
+    async def fail(self, component: str, err: BaseException) -> None:
+        """End the call as ``failed`` because ``err`` happened in ``component``; the error
+        row comes before ``session_end``. A strict re-raise is not reported twice: it
+        leaves the simulation as the handler's own exception."""
+        self.final_state = "failed"
+        self.end("error")
+        bus = self.session.bus
+        if err is bus.strict_error:
+            return
+        with contextlib.suppress(Exception):  # strict: a deferred hook error surfaces here
+            await bus.emit_error(component, err, severity="fatal")
+
+    async def close_unstarted(self, reason: str, final_state: str) -> None:
+        """End a call whose session loop never ran (its entrypoint failed, returned or
+        timed out first): a ``session_start`` and ``session_end`` pair still mark it, so
+        the call has its sessions row and every ``call_end`` hook fires."""
+        self.started = True
+        self.final_state = final_state
+        self.end(reason)
+        bus = self.session.bus
+        ctx = bus.context
+        with contextlib.suppress(Exception):  # a strict call_start error is kept on the bus
+            await bus.emit(ev.SessionStart, ctx.agent_id, ctx.call_id, ctx.user_number,
+                           ctx.direction)
+        await self._emit_end()
+
+    async def _emit_end(self) -> None:
+        bus = self.session.bus
+        bus.end_of_session()  # a strict error kept for later must not stop session_end
+        try:
+            await bus.emit(ev.SessionEnd, self.ending or "hangup", self.final_state,
+                           self.now())
+        except Exception as err:  # strict: a call_end handler raised; simulate re-raises
+            if err is not bus.strict_error:
+                raise
+        finally:
+            self.finished.set()
         await bus.drain()
 
     async def play_script(self) -> None:

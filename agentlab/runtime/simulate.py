@@ -110,34 +110,96 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
         clock_start_us=clock_start_us,
     )
     session.conversation = conv
-    await bus.fire("runner.call_start", ctx)
-    entry = asyncio.ensure_future(runner.entrypoint(ctx))
-    finished = asyncio.ensure_future(conv.finished.wait())
-    await asyncio.wait({entry, finished}, timeout=max_call_s,
-                       return_when=asyncio.FIRST_COMPLETED)
-    if not entry.done() and not finished.done():
-        await bus.emit_error("call", f"call exceeded the virtual-time limit of {max_call_s:g} s "
-                             f"and was ended; raise it with max_call_s=", severity="warn")
-        conv.end("timeout")
-        await finished
-    if not entry.done():  # the session is over; give the entrypoint a grace period
-        await asyncio.wait({entry}, timeout=grace_s)
-    finished.cancel()
-    if not entry.done():
-        entry.cancel()
-        await asyncio.gather(entry, return_exceptions=True)
-        await bus.emit_error("entrypoint", f"entrypoint still running {grace_s:g} s after its "
-                             f"session ended and was cancelled; end background loops when "
-                             f"the call ends, or raise grace_s=", severity="warn")
-    elif entry.exception() is not None:
-        err = entry.exception()
-        if strict:
-            raise err
-        conv.final_state = "failed"
-        await bus.emit_error("entrypoint", err, severity="fatal")
-    await bus.drain()
+    await _play_call(runner, ctx, conv, strict, max_call_s, grace_s)
     return CallResult(session.session_id, index, conv.final_state, conv.ending or "",
                       conv.spoken, session, call.plan.scenario_id, call.repeat)
+
+
+async def _play_call(runner: AgentRunner, ctx: CallContext, conv: Any, strict: bool,
+                     max_call_s: float, grace_s: float) -> None:
+    """Run the entrypoint for one call and end the call on every way out: the session
+    ends, the entrypoint raises (before or during ``session.run()``) or returns without
+    running it, a runner hook raises, the time limit passes. ``session_end`` and so every
+    ``call_end`` hook fire exactly once on each; in strict mode the handler's (or the
+    entrypoint's) own exception is raised after that."""
+    bus = ctx.session.bus
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max_call_s
+    entry = finished = reported = None
+    try:
+        await bus.fire("runner.call_start", ctx)
+        entry = asyncio.ensure_future(runner.entrypoint(ctx))
+        finished = asyncio.ensure_future(conv.finished.wait())
+        await asyncio.wait({entry, finished}, timeout=max_call_s,
+                           return_when=asyncio.FIRST_COMPLETED)
+        if entry.done() and not finished.done():
+            err = None if entry.cancelled() else entry.exception()
+            if err is not None:
+                reported = err
+                await _entrypoint_failed(conv, err)
+            elif not conv.started:
+                await bus.emit_error("entrypoint", "the entrypoint returned without running "
+                                     "the session; await ctx.session.run() in it",
+                                     severity="warn")
+                await conv.close_unstarted("entrypoint_returned", "ended")
+            else:  # the session runs in a task the entrypoint started; let it finish
+                await asyncio.wait({finished}, timeout=max(deadline - loop.time(), 0.0))
+        if not finished.done():
+            await bus.emit_error("call", f"call exceeded the virtual-time limit of "
+                                 f"{max_call_s:g} s and was ended; raise it with "
+                                 f"max_call_s=", severity="warn")
+            await _end(conv, "timeout", conv.final_state)
+    except Exception as err:  # a runner hook raised (strict) before the session ran
+        await _entrypoint_failed(conv, err, component="runner")
+    finally:
+        if finished is not None:
+            finished.cancel()
+    if entry is not None and not entry.done():  # session over: a grace period, then cancel
+        await asyncio.wait({entry}, timeout=grace_s)
+        if not entry.done():
+            entry.cancel()
+            await asyncio.gather(entry, return_exceptions=True)
+            await bus.emit_error("entrypoint", f"entrypoint still running {grace_s:g} s "
+                                 f"after its session ended and was cancelled; end "
+                                 f"background loops when the call ends, or raise grace_s=",
+                                 severity="warn")
+    late = _entry_error(entry)  # raised after its session had ended
+    if late is not None and late is not reported and late is not bus.strict_error:
+        await bus.emit_error("entrypoint", late, severity="fatal")
+    await bus.drain()
+    if strict:
+        failure = bus.strict_error or _entry_error(entry)
+        if failure is not None:
+            raise failure
+
+
+def _entry_error(entry: asyncio.Future | None) -> BaseException | None:
+    if entry is None or not entry.done() or entry.cancelled():
+        return None
+    return entry.exception()
+
+
+async def _entrypoint_failed(conv: Any, err: BaseException,
+                             component: str = "entrypoint") -> None:
+    """The entrypoint (or a runner hook) raised: the call fails with its error row, and
+    its session ends (closed here if it never ran)."""
+    if conv.started:
+        await conv.fail(component, err)
+        await conv.finished.wait()
+    else:
+        if err is not conv.session.bus.strict_error:
+            await conv.session.bus.emit_error(component, err, severity="fatal")
+        await conv.close_unstarted("error", "failed")
+
+
+async def _end(conv: Any, reason: str, final_state: str) -> None:
+    """End the call now, whether or not its session loop ever ran."""
+    if conv.started:
+        conv.final_state = final_state
+        conv.end(reason)
+        await conv.finished.wait()
+    else:
+        await conv.close_unstarted(reason, final_state)
 
 
 @contextlib.contextmanager
@@ -316,13 +378,20 @@ def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *,
     """
     _check(runner, calls, repeats, concurrency)
     todo = _plan_calls(runner, script, scenarios, calls, repeats, profile)
+    if _loop_running():
+        raise AgentlabError("simulate_sync() cannot run inside a running event loop (a "
+                            "notebook cell): use `await al.simulate(...)` there.")
+    # outside the except block: a failure in the run must not chain 'no running event loop'
+    return run_virtual(_simulate(runner, todo, seed, strict, max_call_s, grace_s,
+                                 concurrency, recorder))
+
+
+def _loop_running() -> bool:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return run_virtual(_simulate(runner, todo, seed, strict, max_call_s, grace_s,
-                                     concurrency, recorder))
-    raise AgentlabError("simulate_sync() cannot run inside a running event loop (a notebook "
-                        "cell): use `await al.simulate(...)` there.")
+        return False
+    return True
 
 
 async def simulate(runner: AgentRunner, script: Iterable | None = None, *,

