@@ -19,6 +19,7 @@ from .errors import (
     HookError,
     HookReplacedWarning,
     HookSignatureError,
+    ToolError,
     UnknownHookError,
 )
 from .experiment import Config, Experiment
@@ -42,7 +43,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AgentRunner", "AgentlabError", "AgentlabWarning", "CallContext", "ConfigError",
     "FrameworkHooks", "HookError", "HookPayload", "HookReplacedWarning",
-    "HookSignatureError", "Pipeline", "Session", "UnknownHookError", "__version__",
+    "HookSignatureError", "Pipeline", "Session", "ToolError", "UnknownHookError", "__version__",
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
     "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",
     "Scenario", "Tool", "tool", "Recorder", "Store", "analysis", "plot", "Config",

@@ -75,7 +75,13 @@ def compare(turns: pd.DataFrame, baseline: str, candidate: str,
     if not keys:
         raise ConfigError("compare() needs turns with scenario_id/seed/call_index/turn_id "
                           "columns to pair calls (record with al.Recorder).")
-    configs = set(turns[config_col].astype(str))
+    labels = turns[config_col].dropna() if config_col in turns.columns else turns.iloc[:0, 0]
+    configs = set(labels.astype(str))
+    if not configs:
+        raise ConfigError(f"compare(): the turns have no {config_col!r} labels to tell "
+                          f"{baseline!r} from {candidate!r}; run the configs with "
+                          f"al.Experiment (it labels every call with its config), or pass "
+                          f"config_col= naming the column that tells them apart.")
     for name in (baseline, candidate):
         if name not in configs:
             raise ConfigError(f"no config {name!r} in the turns; configs: "

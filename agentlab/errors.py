@@ -10,7 +10,8 @@ object, the hook or field, and the fix.
     ├── HookError
     │   ├── UnknownHookError      (also ValueError)  unknown hook name at registration
     │   └── HookSignatureError    (also TypeError)   handler of the wrong shape
-    └── ConfigError               (also ValueError)  bad settings or input data
+    ├── ConfigError               (also ValueError)  bad settings or input data
+    └── ToolError                                    a scenario's simulated tool failed
 
     AgentlabWarning (UserWarning)
     └── HookReplacedWarning      a single-slot hook (stt, tts) was registered twice
@@ -37,6 +38,10 @@ class HookSignatureError(HookError, TypeError):
 
 class ConfigError(AgentlabError, ValueError):
     """Settings or input data are invalid."""
+
+
+class ToolError(AgentlabError):
+    """A simulated tool returned the error its scenario declares (``on_error`` gets it)."""
 
 
 class AgentlabWarning(UserWarning):

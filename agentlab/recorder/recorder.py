@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from collections import Counter, defaultdict
 from operator import attrgetter
@@ -31,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute
 
 from .. import events as ev
+from ..errors import ConfigError
 from .schema import POOL, SCHEMAS
 
 FLUSH_EVERY = 16_384
@@ -154,6 +156,11 @@ class Recorder:
     def table(self, event: str) -> pa.Table:
         """All recorded events of one type as an Arrow table (every field, plus ``row``,
         the arrival order)."""
+        if event not in SCHEMAS:
+            close = difflib.get_close_matches(event, list(SCHEMAS), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"Recorder.table({event!r}): no such event.{hint} Events: "
+                              f"{', '.join(sorted(SCHEMAS))}.")
         self.flush()
         key = f"arrow:{event}"
         if key not in self._cache:

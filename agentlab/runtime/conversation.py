@@ -712,14 +712,22 @@ class Conversation:
                 gen_task.cancel()
                 await asyncio.gather(gen_task, return_exceptions=True)
 
+    def _speech_latencies(self) -> tuple[float, float, float]:
+        """Time to the first audio, its leading silence, and the way out to the caller for
+        spoken text. A speech-to-speech model speaks ``say()`` text itself: the text goes
+        to the model, which returns audio (no separate TTS, no leading silence)."""
+        draw = self.draw
+        if self.profile.mode == "s2s":
+            to_model = draw("backend_to_model_ms") + draw("model_processing_ms")
+            return to_model + draw("model_to_backend_ms"), 0.0, draw("backend_to_client_ms")
+        return draw("tts_ttfb_ms"), draw("tts_leading_silence_ms"), draw("transport_out_ms")
+
     async def speak(self, text: AsyncIterator[str], inst: TurnInstants | None,
                     source: str) -> None:
         """Run the tts slot over ``text`` and play the audio out; stops on barge-in."""
-        bus, draw = self.session.bus, self.draw
+        bus = self.session.bus
         first_text = True
-        ttfb = draw("tts_ttfb_ms")
-        lead = draw("tts_leading_silence_ms")
-        out_ms = draw("transport_out_ms")
+        ttfb, lead, out_ms = self._speech_latencies()
 
         async def builtin_tts(stream: AsyncIterator[str]) -> AsyncIterator[bytes]:
             nonlocal first_text

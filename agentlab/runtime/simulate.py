@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,14 +42,22 @@ class CallResult:
     repeat: int = 0
 
 
-@dataclass
+@dataclass(repr=False)
 class Simulation:
     """Events of every call, in call order, plus per-call results."""
 
     events: list[ev.Event]
     calls: list[CallResult]
     seed: int
-    recorder: Any = field(default=None, repr=False)  # the recorder= passed, if any
+    recorder: Any = None  # the recorder= passed, if any
+
+    def __repr__(self) -> str:
+        # short and deterministic: a notebook cell ending in a Simulation must not print
+        # every event
+        states = Counter(c.final_state for c in self.calls)
+        shown = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        return (f"Simulation({len(self.calls)} calls ({shown}), {len(self.events)} events, "
+                f"seed={self.seed})")
 
     def turns(self):
         """One row per completed turn with its segments (a pandas DataFrame)."""
@@ -144,7 +153,7 @@ async def _play_call(runner: AgentRunner, ctx: CallContext, conv: Any, strict: b
                 await conv.close_unstarted("entrypoint_returned", "ended")
             else:  # the session runs in a task the entrypoint started; let it finish
                 await asyncio.wait({finished}, timeout=max(deadline - loop.time(), 0.0))
-        if not finished.done():
+        if not conv.finished.is_set():  # (the waiting task may not have seen it yet)
             await bus.emit_error("call", f"call exceeded the virtual-time limit of "
                                  f"{max_call_s:g} s and was ended; raise it with "
                                  f"max_call_s=", severity="warn")

@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 
 from .. import events as ev
+from ..errors import ToolError
 from ..scenarios.model import SimulatedTool, ToolStep
 from .tools import Tool
 
@@ -26,11 +27,12 @@ async def run_tool_calls(conv: Any, steps: tuple[ToolStep, ...]) -> list[dict]:
         await bus.emit(ev.ToolCall, call_id, step.name, dict(step.args),
                        bus.context.agent_id if bus.context is not None else "")
         start = conv.now()
-        status, result, error = await _execute(conv, step)
+        status, result, failure = await _execute(conv, step)
+        error = None if failure is None else _message(failure)
         await bus.emit(ev.ToolResult, call_id, step.name, result, status,
                        conv.now() - start, error)
-        if error is not None:
-            await bus.emit_error(f"tool:{step.name}", error,
+        if failure is not None:  # on_error gets the exception itself (bodhi types it Error)
+            await bus.emit_error(f"tool:{step.name}", failure,
                                  severity="warn" if status == "cancelled" else "error")
         outcomes.append({"name": step.name, "status": status, "result": result,
                          "error": error})
@@ -38,7 +40,13 @@ async def run_tool_calls(conv: Any, steps: tuple[ToolStep, ...]) -> list[dict]:
     return outcomes
 
 
-async def _execute(conv: Any, step: ToolStep) -> tuple[str, Any, str | None]:
+def _message(failure: BaseException) -> str:
+    if isinstance(failure, (ToolError, TimeoutError)):
+        return str(failure)
+    return f"{type(failure).__name__}: {failure}"
+
+
+async def _execute(conv: Any, step: ToolStep) -> tuple[str, Any, BaseException | None]:
     real: Tool | None = conv.tools.get(step.name)
     declared: SimulatedTool | None = conv.plan.tools.get(step.name)
     if real is not None:
@@ -47,20 +55,25 @@ async def _execute(conv: Any, step: ToolStep) -> tuple[str, Any, str | None]:
             timeout = declared.timeout_ms / 1000.0
         try:
             return "completed", await asyncio.wait_for(real(**step.args), timeout), None
-        except TimeoutError:
-            return "cancelled", None, f"{step.name} timed out after {timeout:g} s"
+        except TimeoutError as err:
+            if timeout is None:  # the tool's own TimeoutError: it failed, nothing timed out
+                return "error", None, err
+            return "cancelled", None, TimeoutError(f"{step.name} timed out after "
+                                                   f"{timeout:g} s").with_traceback(
+                                                       err.__traceback__)
         except Exception as err:  # a failing tool is reported, not fatal to the call
-            return "error", None, f"{type(err).__name__}: {err}"
+            return "error", None, err
     if declared is None:
-        return "error", None, (f"no tool named {step.name!r}: register it with "
-                               f"al.AgentRunner(tools=[...]) or declare it under the "
-                               f"scenario's 'tools'")
+        return "error", None, ToolError(f"no tool named {step.name!r}: register it with "
+                                        f"al.AgentRunner(tools=[...]) or declare it under "
+                                        f"the scenario's 'tools'")
     timeout_ms = declared.timeout_ms
     if timeout_ms is not None and declared.latency_ms > timeout_ms:
         await conv.sleep(timeout_ms)
-        return "cancelled", None, f"{step.name} timed out after {timeout_ms / 1000:g} s"
+        return "cancelled", None, TimeoutError(f"{step.name} timed out after "
+                                               f"{timeout_ms / 1000:g} s")
     await conv.sleep(declared.latency_ms)
     error = step.error or declared.error
     if error is not None:
-        return "error", None, error
+        return "error", None, ToolError(error)
     return "completed", declared.result if step.result is ... else step.result, None

@@ -77,6 +77,8 @@ class SessionConsole(W.VBox):
 
     def _hook_toggles(self) -> W.Box:
         boxes = []
+        # what each hook was before the console touched it: a toggle lasts for the call
+        self._hooks_before: list[tuple[W.Checkbox, HookRegistry, str, Any, bool]] = []
         for reg in self._registries():
             for spec, entries in reg:
                 for entry in entries:
@@ -85,6 +87,7 @@ class SessionConsole(W.VBox):
                     box.observe(lambda ch, r=reg, s=spec, e=entry:
                                 r.set_enabled(s.name, e.fn, ch["new"]), names="value")
                     boxes.append(box)
+                    self._hooks_before.append((box, reg, spec.name, entry.fn, entry.enabled))
         return W.HBox(boxes or [W.HTML("<i>no hooks registered on the runner or its "
                                        "pipeline</i>")], layout=W.Layout(flex_flow="row wrap"))
 
@@ -111,8 +114,11 @@ class SessionConsole(W.VBox):
             ready.set()
             plan = CallPlan([], Persona(max_follow_ups=0), next_turn=next_turn)
             call = _Call(0, plan, profile_resolver(self.runner, self.profile)(plan))
-            return await _simulate(self.runner, [call], self.seed, False, 24 * 3600.0, 5.0,
-                                   1, _Tee(self.recorder, self._observe))
+            try:
+                return await _simulate(self.runner, [call], self.seed, False, 24 * 3600.0,
+                                       5.0, 1, _Tee(self.recorder, self._observe))
+            finally:
+                self._restore_hooks(boxes=False)  # the runner outlives the call
 
         self._rows, self._turn_done = [], threading.Event()
         self._thread = threading.Thread(target=lambda: run_virtual(main()),
@@ -147,8 +153,17 @@ class SessionConsole(W.VBox):
                 self._thread.join(30)
         self.say_button.disabled = self.end_button.disabled = True
         self.start_button.disabled = False
+        self._restore_hooks()
         self._refresh()
         self.status.value = f"call ended: {len(self._rows)} turns"
+
+    def _restore_hooks(self, boxes: bool = True) -> None:
+        """Put every hook the console may have switched back as it was before the call
+        (and, from the kernel's thread, the check boxes with them)."""
+        for box, reg, name, fn, enabled in self._hooks_before:
+            reg.set_enabled(name, fn, enabled)
+            if boxes:
+                box.value = enabled
 
     def _say_from_ui(self) -> None:
         text = self.text.value.strip()
