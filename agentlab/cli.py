@@ -1,20 +1,24 @@
 """``python -m agentlab``: demo, simulate, compare, report.
 
-Exit codes: 0 ok; 1 a regression was found (``compare --fail-on-regression``); 2 bad usage
-or input, explained in one line on stderr.
+Exit codes: 0 ok; 1 a regression was found (``compare --fail-on-regression``), and nothing
+else; 2 bad usage or input, explained in one line on stderr (checked before any work
+starts); 3 an unexpected internal error (its traceback follows, to report).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 from .errors import AgentlabError
 
-EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+_DASK_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx)://\S+$|^[\w.\-]+:\d+$")
 
 
 class UsageError(Exception):
@@ -42,13 +46,19 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     top = _Parser(prog="python -m agentlab",
                   description="Prototype voice-agent hooks and measure what they do.")
-    sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    top.add_argument("--version", action="version", version=f"agentlab {__version__}",
+                     help="print the version and exit")
+    sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                             help="what to run (each has its own --help)")
     demo = sub.add_parser("demo", help="compare three hook configurations on the bundled "
                           "scenarios, print the comparison, write a report to out/")
     demo.add_argument("--out", default="out", help="report folder (default out/)")
-    demo.add_argument("--repeats", type=int, default=3)
+    demo.add_argument("--repeats", type=int, default=3,
+                      help="calls per scenario and config (default 3)")
     sim = sub.add_parser("simulate", help="simulate scenarios; write Parquet tables")
     _common(sim)
     sim.add_argument("--out", required=True, help="output folder for the Parquet tables")
@@ -67,7 +77,8 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write a report from saved runs")
     rep.add_argument("runs", nargs="+", help="run folders written by simulate/compare")
     rep.add_argument("--out", default="out", help="report folder (default out/)")
-    rep.add_argument("--baseline", default=None)
+    rep.add_argument("--baseline", default=None, help="config to compare against "
+                     "(default: the first)")
     sub.add_parser("nbval-sanitize", help="print the path of the nbval sanitize file "
                    "agentlab ships (pytest --nbval-lax --sanitize-with \"$(python -m "
                    "agentlab nbval-sanitize)\" notebooks/)")
@@ -81,20 +92,36 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except (AgentlabError, FileNotFoundError, OSError) as err:
+    except (AgentlabError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception:  # never exit 1 (the regression signal) for a crash
+        traceback.print_exc()
+        print("error: agentlab hit an unexpected internal error (traceback above); please "
+              "report it", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _executor(args: Any) -> Any:
     if args.executor in ("inprocess", "processes"):
         return None if args.executor == "inprocess" else "processes"
+    if not _DASK_ADDRESS.match(args.executor):
+        raise UsageError(f"--executor {args.executor!r}: use inprocess, processes, or a "
+                         f"Dask scheduler address such as tcp://127.0.0.1:8786")
     try:
         from distributed import Client
     except ImportError:
         raise UsageError("--executor with a Dask address needs: pip install "
                          "'agentlab[dask]'") from None
-    return Client(args.executor)
+    try:
+        return Client(args.executor, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise UsageError(f"--executor {args.executor!r}: no Dask scheduler answered there "
+                         f"({type(err).__name__}); start one (dask scheduler) or use "
+                         f"--executor processes") from None
 
 
 def _check_counts(args: Any) -> None:
@@ -104,14 +131,37 @@ def _check_counts(args: Any) -> None:
             raise UsageError(f"--{name} must be >= 1, got {value}")
 
 
+def _check_out(args: Any) -> Path:
+    """The --out folder, created now: a folder that cannot be written is reported before
+    any call runs."""
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".agentlab-write-check"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise UsageError(f"--out {args.out}: cannot write there ({err.strerror}); pass a "
+                         f"folder you can write to") from None
+    return out
+
+
+def _check_profile(args: Any) -> None:
+    if args.profile is not None:
+        from .components import load_profile
+
+        load_profile(args.profile)  # ConfigError lists the bundled names
+
+
 def cmd_simulate(args: Any) -> int:
     import agentlab as al
 
     _check_counts(args)
+    _check_profile(args)
+    out = _check_out(args)
     exp = al.Experiment(configs={"default": lambda runner: None}, scenarios=args.scenarios,
                         repeats=args.repeats, seed=args.seed, profile=args.profile)
     rec = exp.run(_executor(args), progress=not args.quiet, workers=args.workers)
-    out = Path(args.out)
     rec.save(out / "run")
     for name in ("events", "turns", "segments", "tools", "hooks", "errors", "sessions",
                  "usage"):
@@ -136,6 +186,14 @@ def load_configs(path: str) -> dict[str, Any]:
     if not configs:
         raise UsageError(f"{path}: define CONFIGS = {{'name': function, ...}} (each function "
                          f"receives an al.AgentRunner to decorate)")
+    if not isinstance(configs, dict):
+        raise UsageError(f"{path}: CONFIGS must be a dict name -> function, got "
+                         f"{type(configs).__name__}")
+    for name, build in configs.items():
+        if not callable(build):
+            raise UsageError(f"{path}: CONFIGS[{name!r}] is {type(build).__name__} "
+                             f"({build!r}); make it a function that takes the runner to "
+                             f"decorate")
     return configs
 
 
@@ -143,7 +201,9 @@ def cmd_compare(args: Any) -> int:
     import agentlab as al
 
     _check_counts(args)
+    _check_profile(args)
     configs = load_configs(args.configs)
+    _check_out(args)
     exp = al.Experiment(configs=configs, scenarios=args.scenarios, repeats=args.repeats,
                         seed=args.seed, profile=args.profile)
     names = [c.name for c in exp.configs]
@@ -195,6 +255,12 @@ def print_comparison(rec: Any, baseline: str) -> None:
 def cmd_report(args: Any) -> int:
     import agentlab as al
 
+    _check_out(args)
+    for p in args.runs:
+        if not Path(p).is_dir():
+            raise UsageError(f"run folder {p!r} does not exist; pass folders written by "
+                             f"simulate --out or compare --out")
+
     recs = [al.Recorder.load(_run_folder(Path(p))) for p in args.runs]
     rec = recs[0] if len(recs) == 1 else al.Recorder.merge([r.export() for r in recs])
     configs = [str(c) for c in rec.turns["config"].astype(str).unique()]
@@ -211,6 +277,8 @@ def _run_folder(path: Path) -> Path:
 def cmd_demo(args: Any) -> int:
     from .demo import run
 
+    _check_counts(args)
+    _check_out(args)
     return run(out=args.out, repeats=args.repeats)
 
 

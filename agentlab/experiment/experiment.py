@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import AgentlabError, ConfigError
 from ..recorder import Recorder
 from ..runtime.runner import AgentRunner
 from . import executors
@@ -44,9 +44,27 @@ class Config:
     build: Callable[..., Any]
     profile: str | None = None
 
+    def check(self) -> None:
+        """Build this config's runner once, so a bad config (wrong shape, a typo'd hook
+        name, an exception) is reported before any call runs, naming the config."""
+        required = [p for p in _parameters(self.build) if p.default is p.empty and
+                    p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if len(required) > 1:
+            raise ConfigError(f"config {self.name!r} takes {len(required)} parameters "
+                              f"({', '.join(p.name for p in required)}); a config takes the "
+                              f"runner it decorates (one parameter), or none and returns a "
+                              f"runner.")
+        try:
+            self.runner()
+        except AgentlabError as err:
+            raise type(err)(f"config {self.name!r}: {err}") from err
+        except Exception as err:
+            raise ConfigError(f"config {self.name!r} raised while building its runner: "
+                              f"{type(err).__name__}: {err}") from err
+
     def runner(self) -> AgentRunner:
         """A fresh runner built by this config (called once per batch, in the worker)."""
-        params = inspect.signature(self.build).parameters
+        params = _parameters(self.build)
         if not params:
             built = self.build()
         else:
@@ -61,6 +79,13 @@ class Config:
         return built
 
 
+def _parameters(build: Callable) -> list[inspect.Parameter]:
+    try:
+        return list(inspect.signature(build).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: treat as one-arg
+        return [inspect.Parameter("runner", inspect.Parameter.POSITIONAL_ONLY)]
+
+
 async def _run_session(ctx: Any) -> None:
     await ctx.session.run()
 
@@ -73,7 +98,12 @@ def _pipeline() -> Any:
 
 def as_configs(configs: Any) -> list[Config]:
     if isinstance(configs, dict):
-        items = [c if isinstance(c, Config) else Config(str(k), c) for k, c in configs.items()]
+        items = []
+        for k, c in configs.items():
+            if not (isinstance(c, Config) or callable(c)):
+                raise ConfigError(f"config {k!r} is {type(c).__name__} ({c!r}); a config is "
+                                  f"a function that decorates the runner it is given.")
+            items.append(c if isinstance(c, Config) else Config(str(k), c))
     elif callable(configs) or isinstance(configs, Config):
         items = [_one(configs)]
     elif isinstance(configs, Iterable):
@@ -93,7 +123,8 @@ def _one(c: Any) -> Config:
     if isinstance(c, Config):
         return c
     if not callable(c):
-        raise ConfigError(f"a config is a function or al.Config, got {type(c).__name__}.")
+        raise ConfigError(f"a config is a function or al.Config, got {type(c).__name__} "
+                          f"({c!r}).")
     return Config(getattr(c, "__name__", "config"), c)
 
 
@@ -116,12 +147,23 @@ class Experiment:
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
+        # everything is checked here, before any call runs: a mistake in the last config
+        # must not cost the first config's calls
         self.configs = as_configs(self.configs)
+        from ..components import load_profile
         from ..runtime.simulate import _scenarios
 
-        self.scenario_list = _scenarios(self.scenarios)
-        if not isinstance(self.repeats, int) or self.repeats < 1:
+        if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or \
+                self.repeats < 1:
             raise ConfigError(f"repeats must be an int >= 1, got {self.repeats!r}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be an int >= 0, got {self.seed!r}.")
+        self.scenario_list = _scenarios(self.scenarios)
+        for profile in dict.fromkeys([self.profile, *(c.profile for c in self.configs)]):
+            if profile is not None:
+                load_profile(profile)
+        for config in self.configs:
+            config.check()
 
     @property
     def calls_per_config(self) -> int:

@@ -47,6 +47,10 @@ def load_file(path: str | Path) -> list[Scenario]:
 def load_folder(folder: Path) -> list[Scenario]:
     files = sorted(p for p in folder.iterdir()
                    if p.suffix in SCENARIO_SUFFIXES and p.stem != "dataset")
+    if not files:
+        raise ConfigError(f"{folder}: the folder has no scenario files "
+                          f"({', '.join(SCENARIO_SUFFIXES)}); put scenarios in it or pass "
+                          f"another folder.")
     scenarios = [s for f in files for s in load_file(f)]
     seen: dict[str, int] = {}
     for s in scenarios:
@@ -76,6 +80,10 @@ def load(name_or_path: str | Path) -> Scenario | list[Scenario]:
         found = load_folder(path) if path.is_dir() else load_file(path)
         return found[0] if path.is_file() and len(found) == 1 else found
     sets = _datasets()
+    if _looks_like_a_path(str(name_or_path)):
+        raise ConfigError(f"{name_or_path}: no such file or folder; pass an existing "
+                          f"scenario file or folder, or a bundled dataset name "
+                          f"({', '.join(sets)}).")
     if str(name_or_path) in sets:
         return load_folder(sets[str(name_or_path)])
     for folder in sets.values():
@@ -84,6 +92,11 @@ def load(name_or_path: str | Path) -> Scenario | list[Scenario]:
                 return next(x for x in load_folder(folder) if x.id == s)
     raise ConfigError(f"no dataset or scenario {str(name_or_path)!r}: datasets are "
                       f"{', '.join(sets)}; see al.datasets.list(), or pass a file path.")
+
+
+def _looks_like_a_path(text: str) -> bool:
+    return "/" in text or "\\" in text or text.startswith(".") or \
+        text.endswith(SCENARIO_SUFFIXES)
 
 
 def _scenario_index(folder: Path) -> list[str]:
