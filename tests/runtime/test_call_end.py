@@ -90,8 +90,10 @@ def test_failing_component_ends_the_call_failed():
 
     runner, log = watched(entry, pipeline=al.Pipeline(tts=BrokenTTS()))
     rec = al.Recorder()
-    al.simulate_sync(runner, ["Hello."], recorder=rec)
+    sim = al.simulate_sync(runner, ["Hello."], recorder=rec)
     ended_once(rec, log)
+    assert sim.calls[0].final_state == "failed"
+    assert "TTS quota exceeded" in rec.errors.message.iloc[0]
 
 
 def test_strict_runner_hook_error_still_ends_the_call_and_is_raised():
