@@ -159,8 +159,8 @@ class Experiment:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be an int >= 0, got {self.seed!r}.")
         self.scenario_list = _scenarios(self.scenarios)
-        for profile in dict.fromkeys([self.profile, *(c.profile for c in self.configs)]):
-            if profile is not None:
+        for profile in [self.profile, *(c.profile for c in self.configs)]:
+            if profile is not None:  # a name, a path, a dict or a Profile
                 load_profile(profile)
         for config in self.configs:
             config.check()
