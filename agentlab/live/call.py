@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,19 +96,37 @@ class LiveConversation(Conversation):
     realtime: bool = True
     audio: CallAudio
 
+    skipped_ms: float = 0.0  # realtime=False: the session time skipped instead of slept
+
     async def sleep(self, ms: float) -> None:
+        """Real time sleeps; ``realtime=False`` moves the session clock on by ``ms`` at
+        once (the clock is the real one plus what was skipped, see live_conversation),
+        so both modes give the same timeline, one of them without the waits."""
         if self.realtime:
             await super().sleep(ms)
-        elif self.ending:  # as fast as possible: no pauses, no play-out waits
+            return
+        if self.ending:
             raise CallEnded(self.ending)
+        self.skipped_ms += max(ms, 0.0)
 
     async def user_turn(self, turn: Any, skip_pause: bool = False) -> bool:
-        bus = self.session.bus
         if not skip_pause:
             await self.wait_for_caller_turn(turn)
+        audio = turn.audio
+        while audio is not None:  # speech the turn's end cut off is the caller's next turn
+            audio = await self._turn(turn, audio)
+        return False
+
+    async def _turn(self, turn: Any, audio: np.ndarray) -> np.ndarray | None:
+        """One turn heard from ``audio``; the rest of it, if the VAD ended the turn before
+        the audio's end (a pause over ``silence_ms``) and the rest holds more speech.
+        The scripted reply and tool calls answer the last piece: the caller's whole turn."""
+        bus = self.session.bus
         bus.turn_id += 1
         inst = TurnInstants()
-        speech, early = await self._hear(turn.audio, inst)
+        speech, early, rest = await self._hear(audio, inst)
+        self.current = turn if rest is None else \
+            replace(turn, reply=None, tool_calls=(), action=None)
 
         async def audio_stream() -> AsyncIterator[bytes]:
             yield pcm16(speech)
@@ -132,19 +150,23 @@ class LiveConversation(Conversation):
         inst.commit = self.now()  # the VAD's silence window is the end-of-turn decision
         await bus.emit(ev.UserTurn, transcript)
         self.user_texts.append(transcript)
-        self.current = turn
         await self.agent_reply(transcript, inst)
-        return False
+        return rest
 
-    async def _hear(self, audio: np.ndarray,
-                    inst: TurnInstants) -> tuple[np.ndarray, asyncio.Future | None]:
-        """Deliver the caller's audio; once the VAD has seen the speech end, return it and
-        its transcription if that already started.
+    async def _hear(self, audio: np.ndarray, inst: TurnInstants
+                    ) -> tuple[np.ndarray, asyncio.Future | None, np.ndarray | None]:
+        """Deliver the caller's audio chunk by chunk until the VAD has seen the speech
+        end; return that speech, its transcription if that already started, and the
+        audio not delivered yet if it holds more speech (nothing the caller says is lost).
 
-        In real time, transcription starts as soon as the VAD sees the caller pause
-        (``pause_ms``), while the end-of-turn window (``silence_ms``) is still running;
-        if the caller goes on speaking, that early run is dropped. It is only done when
-        no ``stt`` hook is registered (a hook must see exactly one transcription)."""
+        Both modes run the same rules on the same chunks; ``realtime=False`` only skips
+        the waits. The turn ends after ``silence_ms`` of quiet: quiet the VAD has not
+        yet confirmed as speech (shorter than ``min_speech_ms`` so far) does not count,
+        so a caller who resumes after a pause is not cut off. Transcription
+        starts as soon as the VAD sees the caller pause (``pause_ms``),
+        while the end-of-turn window is still running; if the caller goes on speaking,
+        that early run is dropped. It is only done when no ``stt`` hook is registered (a
+        hook must see exactly one transcription)."""
         bus, vad = self.session.bus, self.stack.vad
         step = int(SAMPLE_RATE * CHUNK_MS / 1000)
         limit = len(audio) + 3 * SAMPLE_RATE  # give up on an end this long after the audio
@@ -153,19 +175,18 @@ class LiveConversation(Conversation):
         line = np.concatenate([audio, np.zeros(limit - len(audio) + 2 * step, np.float32)])
         t0 = self.now()
         start = end = None  # seconds into the delivered audio
-        speculate = self.realtime and not bus.has_handlers("pipeline.stt")
+        speculate = not bus.has_handlers("pipeline.stt")
         # segments close after a short pause; the turn ends after the longer window
         pause = min(vad.pause_ms, vad.silence_ms)
+        silence_s = vad.silence_ms / 1000
         early: tuple[float, float, asyncio.Future] | None = None
         i = 0
         while True:
             chunk = line[i:i + step]
             i += step
             self.audio.user.append((self.now(), chunk))
-            if self.realtime:  # paced on the clock: the VAD's own time must not add up
-                await self.sleep(t0 + 1000.0 * i / SAMPLE_RATE - self.now())
-            if not self.realtime and i < len(audio):
-                continue  # as fast as possible: decide once the utterance is delivered
+            # paced on the clock: the VAD's own time must not add up
+            await self.sleep(t0 + 1000.0 * i / SAMPLE_RATE - self.now())
             heard = line[:i]
             # Only the recent audio is re-checked (it runs on the event loop every chunk):
             # everything before the last speech already seen is settled.
@@ -178,8 +199,8 @@ class LiveConversation(Conversation):
                     await bus.emit(ev.UserSpeechStart, at_ms=t0 + start * 1000)
                 end = since + b
             now_s = len(heard) / SAMPLE_RATE
-            if (end is not None and now_s - end >= vad.silence_ms / 1000) or \
-                    i > limit:
+            if i > limit or (end is not None and
+                             now_s - _quiet_since(vad, heard, end, pause) >= silence_s):
                 break
             if speculate and end is not None and now_s - end >= pause / 1000 and (
                     early is None or not _same_speech(early, start, end)):
@@ -190,14 +211,16 @@ class LiveConversation(Conversation):
                 early = (start, end, job)
         if start is None:
             raise CallEnded("no speech heard")
-        inst.speech_end = t0 + end * 1000 if self.realtime else self.now()
+        inst.speech_end = t0 + end * 1000
         inst.vad_stop = self.now()
         inst._vad_silence = inst.vad_stop - inst.speech_end
         await bus.emit(ev.UserSpeechEnd, at_ms=inst.speech_end)
         speech = heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)].copy()
         if early is not None and not _same_speech(early, start, end):
             early = None  # the caller spoke again after the pause: that run is stale
-        return speech, None if early is None else early[2]
+        rest = audio[i:]
+        rest = rest if len(rest) and vad.segments(rest) else None
+        return speech, None if early is None else early[2], rest
 
     async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
         """LLM -> TTS. Sentences go to TTS as soon as the LLM has finished them, unless
@@ -235,16 +258,25 @@ class LiveConversation(Conversation):
             if "text_ready" not in reply:
                 inst.text_ready = self.now()
             await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
+            if not hooked:  # the full reply is generated: agent_turn, as simulated
+                await reply_generated(raw)
             rest = " ".join([*held, pending.strip()]).strip()
             if rest:
                 yield rest
 
-        if bus.has_handlers("pipeline.llm"):  # the chain needs the full reply
+        async def reply_generated(final: str) -> None:
+            self.history.append({"role": "assistant", "content": final})
+            self.last_reply = final
+            await bus.emit(ev.AgentTurn, final)
+
+        hooked = bus.has_handlers("pipeline.llm")
+        if hooked:  # the chain needs the full reply
             _ = [s async for s in sentences()]
             t0 = self.now()
             final = await bus.run_chain("llm", reply["raw"])
             inst.chain_ms = self.now() - t0
             inst.text_ready = self.now()
+            await reply_generated(final)
 
             async def text_stream() -> AsyncIterator[str]:
                 for sentence in self.stack.tts.sentences(final):
@@ -253,10 +285,6 @@ class LiveConversation(Conversation):
             await self.speak(text_stream(), inst, source="reply")
         else:
             await self.speak(sentences(), inst, source="reply")
-            final = reply["raw"]
-        self.history.append({"role": "assistant", "content": final})
-        self.last_reply = final
-        await bus.emit(ev.AgentTurn, final)
         self._count_turn(*reply["usage"])
         total, segments = inst.segments()
         self.totals.append(total)
@@ -326,8 +354,7 @@ class LiveConversation(Conversation):
             self.audio.agent.append((at, x))
             playhead = at + 1000.0 * len(x) / SAMPLE_RATE
         if started:
-            if self.realtime:
-                await self.sleep(playhead - self.now())
+            await self.sleep(playhead - self.now())  # the caller hears it all
             await bus.emit(ev.AgentSpeechEnd, False, source)
 
 
@@ -359,6 +386,17 @@ def _first_words(text: str) -> tuple[list[str], str]:
     return [m.group().strip()], text[m.end():]
 
 
+def _quiet_since(vad: SileroVAD, heard: np.ndarray, end: float, pause: float) -> float:
+    """Seconds into ``heard`` since when it is quiet: the last speech's ``end``, or later
+    if the VAD hears the start of more speech after it, not yet ``min_speech_ms`` long
+    (a caller resuming after a pause), or a short noise (the window restarts after it,
+    as a VAD's silence counter does)."""
+    if len(heard) / SAMPLE_RATE - end < vad.silence_ms / 1000:
+        return end  # the window is not over yet: nothing to check
+    onsets = vad.segments(heard[int(end * SAMPLE_RATE):], pause, min_speech_ms=0)
+    return end + onsets[-1][1] if onsets else end
+
+
 def _same_speech(early: tuple, start: float, end: float) -> bool:
     """Whether an early transcription covered this speech (the VAD's boundaries move by
     a frame or two between re-checks; a new word moves them by more)."""
@@ -387,6 +425,10 @@ def live_conversation(stack: LiveStack, realtime: bool):
         conv = LiveConversation(*args, **kw)
         conv.stack, conv.realtime, conv.audio = stack, realtime, CallAudio()
         conv.history = []
+        if not realtime:  # the real clock plus the waits skipped: one timeline, no waits
+            bus = conv.session.bus
+            real_ms = bus.now_ms
+            bus.set_clock(lambda: real_ms() + conv.skipped_ms)
         return conv
 
     return make

@@ -44,16 +44,18 @@ class SileroVAD:
     min_speech_ms: float = 150.0
     pause_ms: float = 100.0
 
-    def segments(self, audio: np.ndarray,
-                 min_silence_ms: float | None = None) -> list[tuple[float, float]]:
+    def segments(self, audio: np.ndarray, min_silence_ms: float | None = None,
+                 min_speech_ms: float | None = None) -> list[tuple[float, float]]:
         """(start_s, end_s) of each stretch of speech; stretches are split by quiet of at
-        least ``min_silence_ms`` (default ``silence_ms``)."""
+        least ``min_silence_ms`` (default ``silence_ms``) and shorter than
+        ``min_speech_ms`` (default the VAD's own) are left out."""
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         quiet = self.silence_ms if min_silence_ms is None else min_silence_ms
+        shortest = self.min_speech_ms if min_speech_ms is None else min_speech_ms
         opts = VadOptions(threshold=self.threshold,
                           min_silence_duration_ms=int(quiet),
-                          min_speech_duration_ms=int(self.min_speech_ms), speech_pad_ms=0)
+                          min_speech_duration_ms=int(shortest), speech_pad_ms=0)
         return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE)
                 for s in get_speech_timestamps(audio, opts)]
 
@@ -74,7 +76,7 @@ class WhisperSTT:
     10 s, instead of the 30 s window Whisper was trained on: ~110 ms instead of ~350 ms
     for a 2-4 s utterance on 2 cores (the encoder's cost follows its input length and
     CTranslate2 takes any length), at some accuracy: on the ARCTIC samples its word error
-    rate is 11.5 % against the 30 s window's 7.7 % (docs/live.md).
+    rate is 11.5 % against the 30 s window's 7.7-11.5 % (docs/live.md).
     Shorter windows were faster still but misheard short utterances ("It's 4417" ->
     "It's 4,400, 17") and looped. A decode that starts the utterance over anyway is cut
     where it restarts, and the output is capped at 6 tokens per second of audio.
