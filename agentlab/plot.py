@@ -128,11 +128,16 @@ _LANES = {"user": ("user_speech_start", "user_speech_end"),
           "agent": ("agent_speech_start", "agent_speech_end")}
 
 
-def timeline(events: pd.DataFrame, session_id: str | None = None, *, audio: Any = None,
+def timeline(events: Any, session_id: str | None = None, *, audio: Any = None,
              sample_rate: int = 16_000, ax: Any = None) -> Any:
-    """A call's timeline: user and agent speech, tool calls, hook calls, interruptions;
-    with ``audio`` (a 1-D array or a WAV path) the waveform is drawn underneath."""
-    ev = events
+    """A call's timeline: user and agent speech, tool calls (red when they failed), hook
+    calls, interruptions, with a legend; with ``audio`` (a 1-D array or a WAV path, on
+    the session clock: ``CallAudio.channel``) the waveform is drawn underneath.
+    ``events`` is a recorder's events table, or the Recorder itself."""
+    ev = events if isinstance(events, pd.DataFrame) else getattr(events, "events", None)
+    if not isinstance(ev, pd.DataFrame):
+        raise ConfigError(f"timeline() takes rec.events or a Recorder, got "
+                          f"{type(events).__name__}.")
     if session_id is None:
         session_id = str(ev["session_id"].iloc[0])
     ev = ev[ev["session_id"].astype(str) == session_id]
@@ -140,30 +145,51 @@ def timeline(events: pd.DataFrame, session_id: str | None = None, *, audio: Any 
         raise ConfigError(f"no events for session {session_id!r}.")
     ax = _axes(ax, (10, 3))
     lanes = ["user", "agent", "tools", "hooks"]
+    legend: dict[str, Any] = {}
     for lane, (start, end) in _LANES.items():
         s = ev.loc[ev["event"] == start, "t_ms"].to_numpy()
         e = ev.loc[ev["event"] == end, "t_ms"].to_numpy()
         for a, b in zip(s, e, strict=False):
-            ax.broken_barh([(a / 1000, (b - a) / 1000)], (lanes.index(lane) - 0.4, 0.8),
-                           color="tab:blue" if lane == "user" else "tab:orange")
-    tools = ev[ev["event"] == "tool_result"]
-    for _, t in tools.iterrows():
-        ax.broken_barh([((t.t_ms - t.value_ms) / 1000, t.value_ms / 1000)], (1.6, 0.8),
-                       color="tab:red" if t["name"] is None else "tab:green")
+            legend[f"{lane} speech"] = ax.broken_barh(
+                [(a / 1000, (b - a) / 1000)], (lanes.index(lane) - 0.4, 0.8),
+                color=_TIMELINE_COLOURS[f"{lane} speech"])
+    failed = _failed_tools(ev)
+    for t in ev[ev["event"] == "tool_result"].itertuples(index=False):
+        label = "tool failed" if (t.turn_id, str(t.name), t.t_ms) in failed else "tool ok"
+        legend[label] = ax.broken_barh([((t.t_ms - t.value_ms) / 1000, t.value_ms / 1000)],
+                                       (1.6, 0.8), color=_TIMELINE_COLOURS[label])
     hooks = ev[ev["event"] == "hook_call"]
-    ax.scatter(hooks["t_ms"] / 1000, np.full(len(hooks), 3), marker="|", color="tab:purple")
+    if len(hooks):
+        legend["hook call"] = ax.scatter(hooks["t_ms"] / 1000, np.full(len(hooks), 3),
+                                         marker="|", color=_TIMELINE_COLOURS["hook call"])
     for t in ev.loc[ev["event"] == "interruption", "t_ms"]:
-        ax.axvline(t / 1000, color="tab:red", ls="--", lw=0.8)
+        legend["interruption"] = ax.axvline(t / 1000, ls="--", lw=0.8,
+                                            color=_TIMELINE_COLOURS["interruption"])
     if audio is not None:
-        _waveform(ax, audio, sample_rate, lanes)
+        legend["audio"] = _waveform(ax, audio, sample_rate, lanes)
         lanes = [*lanes, "audio"]
     ax.set_yticks(range(len(lanes)), lanes)
     ax.set_xlabel("seconds since the call started")
     ax.set_title(session_id)
+    ax.legend(legend.values(), legend.keys(), loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              fontsize="small", frameon=False)
     return ax
 
 
-def _waveform(ax: Any, audio: Any, sample_rate: int, lanes: list[str]) -> None:
+_TIMELINE_COLOURS = {"user speech": "tab:blue", "agent speech": "tab:orange",
+                     "tool ok": "tab:green", "tool failed": "tab:red",
+                     "hook call": "tab:purple", "interruption": "tab:red", "audio": "0.5"}
+
+
+def _failed_tools(ev: pd.DataFrame) -> set[tuple]:
+    """(turn, tool, instant) of each failed tool: the call's ``error`` event from the tool's
+    component (``tool:<name>``) at the instant of its result."""
+    errors = ev[(ev["event"] == "error") & ev["name"].astype(str).str.startswith("tool:")]
+    return {(t.turn_id, str(t.name)[len("tool:"):], t.t_ms)
+            for t in errors.itertuples(index=False)}
+
+
+def _waveform(ax: Any, audio: Any, sample_rate: int, lanes: list[str]) -> Any:
     if isinstance(audio, (str, bytes)) or hasattr(audio, "__fspath__"):
         import librosa  # the live extra; only needed for recorded audio
 
@@ -174,7 +200,8 @@ def _waveform(ax: Any, audio: Any, sample_rate: int, lanes: list[str]) -> None:
     t = np.arange(env.size) * step / sample_rate
     peak = env.max() or 1.0
     base = len(lanes)
-    ax.fill_between(t, base - 0.4 * env / peak, base + 0.4 * env / peak, color="0.5")
+    return ax.fill_between(t, base - 0.4 * env / peak, base + 0.4 * env / peak,
+                           color=_TIMELINE_COLOURS["audio"])
 
 
 def hook_cost(cost: pd.DataFrame, value: str = "wall_ms_mean", *, ax: Any = None) -> Any:

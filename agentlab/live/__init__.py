@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .audio import AudioError, load_audio, mix_noise, to_mono16k
-from .call import AudioFileCaller, CallAudio, LiveStack, ScenarioCaller
+from .call import LiveStack
+from .callers import AudioFileCaller, ScenarioCaller
 from .llm import LLMError, OpenAIChat
 from .llm_server import LocalLLMServer
 from .models import PiperTTS, SileroVAD, WhisperSTT
+from .recording import CallAudio
 
 
 def __getattr__(name: str):

@@ -14,7 +14,6 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,9 +22,10 @@ from .. import events as ev
 from ..components.sim import SENTENCE_BREAK
 from ..runtime.conversation import CallEnded, Conversation, SpeechData, SpeechEvent, TurnInstants
 from ..runtime.tool_calls import run_tool_calls
-from .audio import SAMPLE_RATE, load_audio, pcm16
+from .audio import SAMPLE_RATE, pcm16
 from .llm import OpenAIChat
 from .models import PiperTTS, SileroVAD, WhisperSTT
+from .recording import CallAudio
 
 CHUNK_MS = 100.0
 TAIL_S = 1.0  # the VAD re-checks this much audio before the last speech it saw
@@ -44,49 +44,6 @@ class LiveStack:
         """Load the models now (1-4 s) so the first turn's latency is the real one."""
         self.stt.warm_up()
         self.tts.warm_up()
-
-
-@dataclass
-class CallAudio:
-    """Both channels of one call on the session clock, as 16 kHz float32 arrays."""
-
-    user: list[tuple[float, np.ndarray]] = field(default_factory=list, repr=False)
-    agent: list[tuple[float, np.ndarray]] = field(default_factory=list, repr=False)
-
-    def __repr__(self) -> str:
-        seconds = {k: sum(len(a) for _, a in getattr(self, k)) / SAMPLE_RATE
-                   for k in ("user", "agent")}
-        return f"CallAudio(user={seconds['user']:.1f} s, agent={seconds['agent']:.1f} s)"
-
-    def channel(self, which: str) -> np.ndarray:
-        parts = getattr(self, which)
-        end = max((t / 1000 * SAMPLE_RATE + len(a) for t, a in [*self.user, *self.agent]),
-                  default=0)
-        out = np.zeros(int(end) + 1, np.float32)
-        for t_ms, a in parts:
-            i = int(t_ms / 1000 * SAMPLE_RATE)
-            out[i:i + len(a)] += a[: len(out) - i]
-        return out
-
-    def perceived_latency(self, turns: Any, top_db: float = 35.0):
-        """Per turn: end of the caller's speech -> onset of the agent's speech, measured
-        on the recorded audio (librosa), next to the measured ``total_e2e_ms``."""
-        import librosa
-        import pandas as pd
-
-        user, agent = self.channel("user"), self.channel("agent")
-        u = librosa.effects.split(user, top_db=top_db) / SAMPLE_RATE * 1000
-        a = librosa.effects.split(agent, top_db=top_db) / SAMPLE_RATE * 1000
-        rows = []
-        for _, t in turns.dropna(subset=["total_e2e_ms"]).iterrows():
-            start = t["t_agent_speech_start_ms"]
-            heard_end = max((e for s, e in u if e <= start + 1), default=np.nan)
-            onset = min((s for s, e in a if s >= start - 1), default=np.nan)
-            perceived = onset - heard_end
-            rows.append({"turn_id": t["turn_id"], "perceived_ms": perceived,
-                         "total_e2e_ms": t["total_e2e_ms"],
-                         "difference_ms": perceived - t["total_e2e_ms"]})
-        return pd.DataFrame(rows)
 
 
 class LiveConversation(Conversation):
@@ -432,50 +389,3 @@ def live_conversation(stack: LiveStack, realtime: bool):
         return conv
 
     return make
-
-
-@dataclass
-class AudioFileCaller:
-    """A caller who says each audio file in turn (``pause_ms`` after the agent finished)."""
-
-    files: list[str | Path]
-    pause_ms: float = 600.0
-    texts: list[str] | None = None  # what the files say, if known (for reading tables)
-
-    def turns(self) -> list[Any]:
-        from ..runtime.caller import CallerTurn
-
-        texts = self.texts or [Path(f).stem for f in self.files]
-        return [CallerTurn(t, self.pause_ms, audio=load_audio(f))
-                for f, t in zip(self.files, texts, strict=True)]
-
-
-@dataclass
-class ScenarioCaller:
-    """A caller who speaks a scenario's turns, synthesized with TTS (piper), with the
-    scenario's pauses; the agent's scripted replies and tool calls come along. By default
-    the caller's voice is noise-free, so a scenario sounds the same on every run."""
-
-    scenario: Any
-    tts: PiperTTS = field(default_factory=lambda: PiperTTS(noise_scale=0.0,
-                                                           noise_w_scale=0.0))
-
-    @property
-    def scenario_id(self) -> str:
-        return self.scenario.id
-
-    @property
-    def tools(self) -> dict:
-        return dict(self.scenario.tools)
-
-    def turns(self) -> list[Any]:
-        from ..runtime.caller import CallPlan
-
-        silence = np.zeros(int(0.6 * SAMPLE_RATE), np.float32)
-        turns = []
-        for turn in CallPlan.from_scenario(self.scenario).turns:
-            if turn.text:
-                turn.audio = np.concatenate([silence[:1600], self.tts.synthesize(turn.text),
-                                             silence])
-                turns.append(turn)
-        return turns

@@ -388,3 +388,20 @@ def test_agent_turn_fires_when_the_reply_is_generated_as_in_a_simulation(realtim
     al.simulate_sync(runner(), ["one"], recorder=sim)
     s = sim.events[sim.events.turn_id == 1].set_index("event").t_ms
     assert s["agent_turn"] == s["llm_response"] < s["agent_speech_end"]
+
+
+def test_without_real_time_the_recorded_audio_lines_up_with_the_events():
+    """realtime=False skips the waits on the session clock, so the recorded audio sits
+    where the events say: the latency heard on it matches the measured one (it was off
+    by seconds when audio time and wall time were mixed)."""
+    rec = al.Recorder()
+    res = live.run_live_sync(runner(), live.AudioFileCaller([DATA / f for f in FILES[:2]]),
+                             realtime=False, recorder=rec)
+    heard = res.audio[0].perceived_latency(rec.turns)
+    assert len(heard) == 2
+    # librosa's 512-sample frames (32 ms) on both ends
+    assert heard.difference_ms.abs().max() < 70, heard
+    agent = res.audio[0].agent
+    ends = rec.events[rec.events.event == "agent_speech_end"].t_ms.to_numpy()
+    last = max(t + 1000 * len(a) / 16000 for t, a in agent)
+    assert last == pytest.approx(ends[-1], abs=5)  # the play-out is on the timeline
