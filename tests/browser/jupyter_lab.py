@@ -22,12 +22,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def jupyterlab(folder: Path, cells: list[str]):
+def jupyterlab(folder: Path, cells: list[str], kernel: str = "python3"):
     """A notebook of ``cells`` served by JupyterLab on 127.0.0.1; yields its URL and stops
     the server afterwards."""
     nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {},
                      "outputs": [], "source": c} for c in cells],
-          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+          "metadata": {"kernelspec": {"name": kernel, "display_name": "Python 3",
                                       "language": "python"}},
           "nbformat": 4, "nbformat_minor": 5}
     (folder / "test.ipynb").write_text(json.dumps(nb))
@@ -64,10 +64,36 @@ def jupyterlab(folder: Path, cells: list[str]):
 
 
 def open_notebook(page, url: str) -> None:
+    """Open the notebook and wait for an idle kernel, answering whatever dialogs a fresh
+    JupyterLab shows on the way (a kernel picker, news, a build notice: which ones
+    depend on the version and the machine, so none is assumed)."""
     page.goto(url, wait_until="domcontentloaded", timeout=60_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                           timeout=60_000)
+    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    deadline = time.monotonic() + 60
+    while not (idle.count() and not dismiss_dialogs(page)):
+        if time.monotonic() > deadline:
+            raise AssertionError("the notebook's kernel never became idle")
+        time.sleep(0.25)
+
+
+def dismiss_dialogs(page) -> list[str]:
+    """Accept every open JupyterLab dialog (its default button, else Escape); the texts
+    of the dialogs closed, so a test can say what was in its way."""
+    closed = []
+    dialogs = page.locator(".jp-Dialog")
+    for _ in range(5):
+        if not dialogs.count():
+            break
+        dialog = dialogs.first
+        closed.append(dialog.inner_text(timeout=5_000)[:200])
+        accept = dialog.locator(".jp-Dialog-button.jp-mod-accept")
+        if accept.count():
+            accept.first.click(timeout=5_000)
+        else:
+            page.keyboard.press("Escape")
+        dialog.wait_for(state="detached", timeout=5_000)
+    return closed
 
 
 def run_cell(page, index: int = 0, attempts: int = 6) -> None:
@@ -76,6 +102,7 @@ def run_cell(page, index: int = 0, attempts: int = 6) -> None:
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
     prompt = cell.locator(".jp-InputPrompt")
     for _ in range(attempts):
+        dismiss_dialogs(page)
         cell.locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")
         deadline = time.monotonic() + 10

@@ -5,7 +5,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from jupyter_lab import CHROMIUM, HEADLESS_ARGS, jupyterlab, open_notebook, run_cell
+from jupyter_lab import (
+    CHROMIUM,
+    HEADLESS_ARGS,
+    dismiss_dialogs,
+    jupyterlab,
+    open_notebook,
+    run_cell,
+)
 
 pytest.importorskip("faster_whisper", reason="needs the live extra")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -43,9 +50,11 @@ def test_microphone_pcm_reaches_python_and_a_turn_is_transcribed(tmp_path):
             run_cell(page, 0)
             button = page.locator("button.agentlab-mic")
             button.wait_for(timeout=60_000)
+            dismiss_dialogs(page)  # a dialog over the page must not take the click
             button.click()
             page.locator("text=listening:").wait_for(timeout=30_000)
             page.wait_for_timeout(int(1000 * (len(x) / sr + 1.8)))
+            dismiss_dialogs(page)
             button.click()
             page.locator("text=stopped:").wait_for(timeout=30_000)
             run_cell(page, 1)
