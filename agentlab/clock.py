@@ -71,6 +71,8 @@ class _AutojumpSelector:
         if ready or timeout is None:
             # timeout None: nothing is scheduled; only I/O or another thread can wake us
             return ready or self._selector.select(timeout)
+        if loop._deadlocked():
+            return []  # the bounded waits were told; their callbacks are ready now
         loop._now_us += round(timeout * 1e6)  # to the next timer (on the microsecond grid)
         return []
 
@@ -88,6 +90,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._now_us = 0
         self._pending_threads = 0
         self._advances = 0
+        self._limits: dict[asyncio.TimerHandle, asyncio.Future] = {}  # bounded_wait's
         super().__init__(_AutojumpSelector(self, selectors.DefaultSelector()))
         self._clock_resolution = 1e-9
 
@@ -137,6 +140,20 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         scheduled = self._scheduled
         return round(scheduled[0]._when * 1e6) if scheduled else _NO_TIMER
 
+    def _deadlocked(self) -> bool:
+        """Nothing is ready, no thread works, no I/O waits and every timer left is a
+        :func:`bounded_wait` limit: no awaited thing can ever happen, so jumping to a
+        limit would only hide a deadlock. Each bounded wait is told now ("deadlock")."""
+        live_timers = len(self._scheduled) - self._timer_cancelled_count
+        if not self._limits or live_timers != len(self._limits):
+            return False
+        for handle, fut in list(self._limits.items()):
+            handle.cancel()
+            if not fut.done():
+                fut.set_result("deadlock")
+        self._limits.clear()
+        return True
+
     @contextlib.contextmanager
     def real_time(self):
         """While inside, the clock does not jump: the loop waits in real time, as it
@@ -157,6 +174,33 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
         fut.add_done_callback(done)
         return fut
+
+
+async def bounded_wait(aws: set[asyncio.Future], timeout_s: float) -> str | None:
+    """Wait until one of ``aws`` is done (None), ``timeout_s`` has passed ("limit"), or,
+    on virtual time, nothing can ever make one of them done ("deadlock": every task is
+    blocked on something no timer, thread or I/O will deliver). On a real-time loop a
+    deadlock looks like waiting, so only the limit applies there."""
+    loop = asyncio.get_running_loop()
+    limit = loop.create_future()
+    handle = loop.call_later(max(timeout_s, 0.0), _set_result, limit, "limit")
+    limits = getattr(loop, "_limits", None)
+    if limits is not None:
+        limits[handle] = limit
+    try:
+        await asyncio.wait({*aws, limit}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        handle.cancel()
+        if limits is not None:
+            limits.pop(handle, None)
+    if any(a.done() for a in aws):
+        return None
+    return limit.result() if limit.done() else "limit"
+
+
+def _set_result(fut: asyncio.Future, value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
 
 
 def run_virtual(coro: Coroutine[Any, Any, T]) -> T:

@@ -34,6 +34,7 @@ from ..clock import YIELD_EVERY
 from ..components import LLM, STT, TTS, Profile, VideoFrame
 from ..errors import AgentlabError
 from .caller import CallerTurn, CallPlan
+from .ending import ENDED, CallEnded
 from .reply_plan import plan_reply, wake_at
 from .tool_calls import run_tool_calls
 
@@ -45,8 +46,6 @@ S2S_SEGMENTS = ("client_to_backend", "backend_to_model", "user_hooks", "tools",
                 "model_processing", "model_to_backend", "backend_to_client", "other")
 
 
-class CallEnded(Exception):
-    """Raised inside the conversation when the call has ended (hang-up, end(), transfer)."""
 
 
 @dataclass
@@ -124,6 +123,8 @@ class Conversation:
     ending: str | None = None
     final_state: str = "ended"
     started: bool = False  # the session loop ran (or the call was closed without it)
+    task: asyncio.Task | None = None  # the task running the session loop, while it runs
+    stopping: bool = False  # stop() cancelled that task
     _waiters: set = field(default_factory=set)  # every task's pending sleep, for end()
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     totals: list[float] = field(default_factory=list)
@@ -238,6 +239,18 @@ class Conversation:
         for fut in list(self._waiters):
             _resolve(fut)
 
+    def stop(self, reason: str) -> None:
+        """End the call at this instant, wherever its session loop is: also inside an
+        await no :meth:`end` reaches (a hook's own sleep or a future that never
+        resolves), by cancelling the loop's await; the loop then closes the session as
+        usual. Its background work (sub-agents, memory) is cancelled too."""
+        self.end(reason)
+        if self.task is not None and not self.task.done():
+            self.stopping = True
+            self.task.cancel()
+        for task in self._background:
+            task.cancel()
+
     # -- the call -------------------------------------------------------------------------
     async def run(self) -> None:
         """The session loop: ``session_start``, the caller's script, ``session_end``.
@@ -250,6 +263,7 @@ class Conversation:
         bus = self.session.bus
         ctx = bus.context
         video = None
+        self.task = asyncio.current_task()  # what stop() cancels
         try:
             await bus.emit(ev.SessionStart, ctx.agent_id, ctx.call_id, ctx.user_number,
                            ctx.direction)
@@ -263,8 +277,13 @@ class Conversation:
             self.end("hangup")
         except CallEnded:
             pass
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            self.task.uncancel()  # stop()'s own cancel ends the call, not the task
         except Exception as err:  # a stage or a strict hook failed: the call fails, visibly
             await self.fail("session", err)
+        self.task = None
         _resolve_all(self)  # sub-agents and memory stop with the call
         await asyncio.gather(*self._background, return_exceptions=True)
         if video is not None:
@@ -379,7 +398,7 @@ class Conversation:
         start = self.now()
         try:
             await self.sleep(duration_ms)
-        except CallEnded:
+        except ENDED:
             return
         facts = sum(1 for t in texts if _FACT.search(t))
         ctx = self.session.bus.context
@@ -390,7 +409,7 @@ class Conversation:
         for step in range(1, sub.steps + 1):
             try:
                 await self.sleep(sub.step_ms)
-            except CallEnded:
+            except ENDED:
                 return
             await self.session.bus.emit(ev.SubagentStep, sub.name, step, sub.tokens_per_step,
                                         sub.tool_calls)
@@ -498,7 +517,7 @@ class Conversation:
                 index += 1
                 try:
                     await self.sleep(period_ms)
-                except CallEnded:
+                except ENDED:
                     return
 
         async for frame in self.session.bus.chained_stream("vision_frame", frames()):
@@ -564,7 +583,7 @@ class Conversation:
         interrupted = barge_at is not None and barge_at < until
         try:
             await self.sleep((barge_at if interrupted else until) - self.now())
-        except CallEnded:
+        except ENDED:
             await bus.emit(ev.AgentSpeechEnd, True, source)
             raise
         if interrupted:
@@ -650,7 +669,7 @@ class Conversation:
                           inst)
         try:
             await self.play((*first, *plan.steps))
-        except CallEnded:
+        except ENDED:
             if plan.started and not plan.ended:
                 await self.session.bus.emit(ev.AgentSpeechEnd, True, "reply")
             raise
@@ -776,7 +795,7 @@ class Conversation:
                     break
             if started and not interrupted:
                 await self.sleep(playhead - self.now())
-        except CallEnded:
+        except ENDED:
             if started:
                 await bus.emit(ev.AgentSpeechEnd, True, source)
             raise

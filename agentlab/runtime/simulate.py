@@ -17,6 +17,7 @@ from ..clock import run_in_thread, run_virtual
 from ..components import LLM, STT, TTS, Profile, load_profile
 from ..errors import AgentlabError, ConfigError
 from ..scenarios.model import Persona, Scenario
+from .call_lifecycle import play_call
 from .caller import CallerTurn, CallPlan
 from .conversation import Conversation
 from .runner import AgentRunner, CallContext
@@ -119,96 +120,9 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
         clock_start_us=clock_start_us,
     )
     session.conversation = conv
-    await _play_call(runner, ctx, conv, strict, max_call_s, grace_s)
+    await play_call(runner, ctx, conv, strict, max_call_s, grace_s)
     return CallResult(session.session_id, index, conv.final_state, conv.ending or "",
                       conv.spoken, session, call.plan.scenario_id, call.repeat)
-
-
-async def _play_call(runner: AgentRunner, ctx: CallContext, conv: Any, strict: bool,
-                     max_call_s: float, grace_s: float) -> None:
-    """Run the entrypoint for one call and end the call on every way out: the session
-    ends, the entrypoint raises (before or during ``session.run()``) or returns without
-    running it, a runner hook raises, the time limit passes. ``session_end`` and so every
-    ``call_end`` hook fire exactly once on each; in strict mode the handler's (or the
-    entrypoint's) own exception is raised after that."""
-    bus = ctx.session.bus
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + max_call_s
-    entry = finished = reported = None
-    try:
-        await bus.fire("runner.call_start", ctx)
-        entry = asyncio.ensure_future(runner.entrypoint(ctx))
-        finished = asyncio.ensure_future(conv.finished.wait())
-        await asyncio.wait({entry, finished}, timeout=max_call_s,
-                           return_when=asyncio.FIRST_COMPLETED)
-        if entry.done() and not finished.done():
-            err = None if entry.cancelled() else entry.exception()
-            if err is not None:
-                reported = err
-                await _entrypoint_failed(conv, err)
-            elif not conv.started:
-                await bus.emit_error("entrypoint", "the entrypoint returned without running "
-                                     "the session; await ctx.session.run() in it",
-                                     severity="warn")
-                await conv.close_unstarted("entrypoint_returned", "ended")
-            else:  # the session runs in a task the entrypoint started; let it finish
-                await asyncio.wait({finished}, timeout=max(deadline - loop.time(), 0.0))
-        if not conv.finished.is_set():  # (the waiting task may not have seen it yet)
-            await bus.emit_error("call", f"call exceeded the virtual-time limit of "
-                                 f"{max_call_s:g} s and was ended; raise it with "
-                                 f"max_call_s=", severity="warn")
-            await _end(conv, "timeout", conv.final_state)
-    except Exception as err:  # a runner hook raised (strict) before the session ran
-        await _entrypoint_failed(conv, err, component="runner")
-    finally:
-        if finished is not None:
-            finished.cancel()
-    if entry is not None and not entry.done():  # session over: a grace period, then cancel
-        await asyncio.wait({entry}, timeout=grace_s)
-        if not entry.done():
-            entry.cancel()
-            await asyncio.gather(entry, return_exceptions=True)
-            await bus.emit_error("entrypoint", f"entrypoint still running {grace_s:g} s "
-                                 f"after its session ended and was cancelled; end "
-                                 f"background loops when the call ends, or raise grace_s=",
-                                 severity="warn")
-    late = _entry_error(entry)  # raised after its session had ended
-    if late is not None and late is not reported and late is not bus.strict_error:
-        await bus.emit_error("entrypoint", late, severity="fatal")
-    await bus.drain()
-    if strict:
-        failure = bus.strict_error or _entry_error(entry)
-        if failure is not None:
-            raise failure
-
-
-def _entry_error(entry: asyncio.Future | None) -> BaseException | None:
-    if entry is None or not entry.done() or entry.cancelled():
-        return None
-    return entry.exception()
-
-
-async def _entrypoint_failed(conv: Any, err: BaseException,
-                             component: str = "entrypoint") -> None:
-    """The entrypoint (or a runner hook) raised: the call fails with its error row, and
-    its session ends (closed here if it never ran)."""
-    if conv.started:
-        await conv.fail(component, err)
-        await conv.finished.wait()
-    else:
-        if err is not conv.session.bus.strict_error:
-            await conv.session.bus.emit_error(component, err, severity="fatal")
-        await conv.close_unstarted("error", "failed")
-
-
-async def _end(conv: Any, reason: str, final_state: str) -> None:
-    """End the call now, whether or not its session loop ever ran."""
-    if conv.started:
-        conv.final_state = final_state
-        conv.end(reason)
-        await conv.finished.wait()
-    else:
-        await conv.close_unstarted(reason, final_state)
 
 
 @contextlib.contextmanager

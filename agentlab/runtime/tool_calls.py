@@ -15,6 +15,7 @@ from typing import Any
 from .. import events as ev
 from ..errors import ToolError
 from ..scenarios.model import SimulatedTool, ToolStep
+from .ending import ENDED
 from .tools import Tool
 
 
@@ -27,7 +28,13 @@ async def run_tool_calls(conv: Any, steps: tuple[ToolStep, ...]) -> list[dict]:
         await bus.emit(ev.ToolCall, call_id, step.name, dict(step.args),
                        bus.context.agent_id if bus.context is not None else "")
         start = conv.now()
-        status, result, failure = await _execute(conv, step)
+        try:
+            status, result, failure = await _execute(conv, step)
+        except ENDED:  # the call ended while the tool ran (a hang-up, the time limit)
+            await bus.emit(ev.ToolResult, call_id, step.name, None, "cancelled",
+                           conv.now() - start, f"the call ended ({conv.ending or 'cancelled'})"
+                           f" while {step.name} ran")
+            raise
         error = None if failure is None else _message(failure)
         await bus.emit(ev.ToolResult, call_id, step.name, result, status,
                        conv.now() - start, error)

@@ -117,7 +117,7 @@ def test_call_time_limit_ends_the_call():
     sim = al.simulate_sync(runner(), ["Hi.", {"text": "later", "pause_ms": 10_000_000}],
                            max_call_s=60)
     assert sim.calls[0].reason == "timeout"
-    assert "virtual-time limit of 60 s" in [e for e in sim.events if e.name == "error"][0].message
+    assert "time limit of 60 s" in [e for e in sim.events if e.name == "error"][0].message
 
 
 def test_simulate_is_awaitable_from_a_running_loop_and_cancellable():
