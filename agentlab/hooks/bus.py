@@ -447,6 +447,15 @@ class HookBus:
         except Exception as err:
             ok = False
             await self._handler_failed(spec, entry, err, detached=True, turn_id=turn_id)
+        except asyncio.CancelledError:  # still running when the session closed (drain)
+            await self._hook_call(spec, entry, start_ms, perf_counter_ns() - t0, False,
+                                  turn_id)
+            await self.emit_error(f"hook:{spec.name}", f"{entry.qualname} was still running "
+                                  f"when the session ended and was cancelled; a "
+                                  f"fire-and-forget handler must finish within drain's "
+                                  f"{DRAIN_S:g} s", handler=entry.qualname,
+                                  severity="warn", fire_hooks=False, turn_id=turn_id)
+            raise
         await self._hook_call(spec, entry, start_ms, perf_counter_ns() - t0, ok, turn_id)
 
     def _spawn(self, coro) -> None:
@@ -454,9 +463,11 @@ class HookBus:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def drain(self, timeout_s: float | None = 5.0) -> None:
+    async def drain(self, timeout_s: float | None = None) -> None:
         """Wait for detached (fire-and-forget) hook calls to finish; cancel what is left
-        after ``timeout_s`` (session clock seconds). Call at session end."""
+        after ``timeout_s`` (session clock seconds, default ``DRAIN_S``); each cancelled
+        call leaves a hooks row (``ok`` False) and a warning. Call at session end."""
+        timeout_s = DRAIN_S if timeout_s is None else timeout_s
         while self._tasks:
             pending = list(self._tasks)
             _, not_done = await asyncio.wait(pending, timeout=timeout_s)
@@ -520,6 +531,8 @@ class HookBus:
         err, self._deferred = self._deferred, None
         raise err
 
+
+DRAIN_S = 5.0  # how long fire-and-forget handlers may run on after their session ended
 
 _SPEC_BY_KEY: dict[str, HookSpec] = {s.key: s for s in HOOK_SPECS}
 

@@ -3,12 +3,14 @@ vLLM, a hosted API).
 
 The API key comes from ``api_key=`` or the environment (``AGENTLAB_LLM_API_KEY``, then
 ``OPENAI_API_KEY``) and is never shown: not in ``repr``, not in errors, not in recorded
-tables. A dead endpoint raises :class:`LLMError` after ``timeout_s``, which the live call
-records as an ``error`` event and a failed call, not a hang.
+tables. A dead endpoint (silent, or sending keep-alive lines and no token) raises
+:class:`LLMError` after ``timeout_s``, which the live call records as an ``error`` event
+and a failed call, not a hang.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -54,7 +56,14 @@ class OpenAIChat:
                     client.stream("POST", url, headers=headers, json=body) as resp:
                 if resp.status_code != 200:
                     raise LLMError(f"LLM endpoint {url} answered HTTP {resp.status_code}")
+                # timeout_s bounds each read and also the wait for the next token: a
+                # server sending keep-alive lines and no token is as dead as a silent one
+                clock = asyncio.get_running_loop().time
+                last_token = clock()
                 async for line in resp.aiter_lines():
+                    if clock() - last_token > self.timeout_s:
+                        raise LLMError(f"LLM endpoint {url} sent no token for "
+                                       f"{self.timeout_s:g} s (timeout_s)")
                     if not line.startswith("data:"):
                         continue
                     data = line[5:].strip()
@@ -66,6 +75,7 @@ class OpenAIChat:
                         raise LLMError(f"LLM endpoint {url} sent a malformed stream "
                                        f"line") from None
                     if delta.get("content"):
+                        last_token = clock()
                         yield delta["content"]
         except httpx.HTTPError as err:
             raise LLMError(f"LLM endpoint {url} failed: {type(err).__name__}") from None

@@ -56,6 +56,13 @@ async def play_call(runner: AgentRunner, ctx: CallContext, conv: Any, strict: bo
             await _end(conv, "timeout", conv.final_state)
     except Exception as err:  # a runner hook raised (strict) before the session ran
         await _entrypoint_failed(conv, err, component="runner")
+    except asyncio.CancelledError:  # the whole run was cancelled (a notebook cell stopped)
+        if not conv.finished.is_set():
+            await _end(conv, "cancelled", "cancelled")
+        if entry is not None:
+            entry.cancel()
+            await asyncio.gather(entry, return_exceptions=True)
+        raise
     finally:
         if finished is not None:
             finished.cancel()

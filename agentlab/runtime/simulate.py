@@ -242,9 +242,11 @@ async def _simulate(runner: AgentRunner, todo: list[_Call], seed: int, strict: b
         # the way, a call's stage waits become plain clock moves (VirtualTimeLoop.advance).
         # More at once only helps hooks that wait on threads or real I/O. Results are
         # identical.
-        await asyncio.gather(*(worker() for _ in range(min(len(todo), concurrency))))
-    for rec in recorders:
-        rec.flush()
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(len(todo), concurrency))))
+        finally:  # a cancelled run keeps what its calls recorded, the last one closed too
+            for rec in recorders:
+                rec.flush()
     return Simulation([e for sink in sinks for e in sink], list(results), seed, recorder)
 
 

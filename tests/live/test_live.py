@@ -405,3 +405,59 @@ def test_without_real_time_the_recorded_audio_lines_up_with_the_events():
     ends = rec.events[rec.events.event == "agent_speech_end"].t_ms.to_numpy()
     last = max(t + 1000 * len(a) / 16000 for t, a in agent)
     assert last == pytest.approx(ends[-1], abs=5)  # the play-out is on the timeline
+
+
+@pytest.fixture
+def keep_alive_llm():
+    """An OpenAI-compatible endpoint on 127.0.0.1 that opens the stream and then sends only
+    SSE keep-alive comments, forever (each read is quick: no read timeout fires)."""
+    import http.server
+    import threading
+
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            try:
+                while not stop.is_set():
+                    self.wfile.write(b": keep-alive\n\n")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                pass  # the client hung up
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_llm_stream_of_keep_alives_without_tokens_ends_the_call(keep_alive_llm):
+    # timeout_s bounds the wait for a token ...
+    rec = al.Recorder()
+    t0 = time.perf_counter()
+    res = live.run_live_sync(runner(live.OpenAIChat(base_url=keep_alive_llm, timeout_s=1)),
+                             live.AudioFileCaller([DATA / FILES[4]]), realtime=False,
+                             recorder=rec)
+    assert time.perf_counter() - t0 < 20
+    assert res.calls[0].final_state == "failed"
+    assert "sent no token for 1 s" in rec.errors.message.iloc[0]
+    # ... and max_call_s is a hard limit in real time too
+    rec = al.Recorder()
+    t0 = time.perf_counter()
+    res = live.run_live_sync(runner(live.OpenAIChat(base_url=keep_alive_llm, timeout_s=600)),
+                             live.AudioFileCaller([DATA / FILES[4]]), realtime=True,
+                             recorder=rec, max_call_s=6)
+    assert time.perf_counter() - t0 < 15
+    assert res.calls[0].reason == "timeout"
+    assert rec.sessions.reason.astype(str).tolist() == ["timeout"]

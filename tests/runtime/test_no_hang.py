@@ -121,3 +121,46 @@ def test_an_entrypoint_that_never_runs_the_session_still_ends_the_call():
     assert rec.events[rec.events.event == "session_end"].t_ms.iloc[0] < 1000
     message = rec.errors[rec.errors.component.astype(str) == "call"].message.iloc[0]
     assert "deadlocked" in message and "entry() at test_no_hang.py" in message, message
+
+
+def test_fire_and_forget_handlers_cut_at_session_end_are_recorded_as_cancelled():
+    async def slow_latency(metrics):
+        await asyncio.sleep(3600)
+
+    async def entry(ctx):
+        ctx.session.hooks.register(onTurnLatency=slow_latency)
+        await ctx.session.run()
+
+    rec = al.Recorder()
+    al.simulate_sync(_runner(entrypoint=entry), ["One.", "Two.", "Three."], recorder=rec)
+    turns = len(rec.turns)
+    hooks = rec.hooks[rec.hooks.handler.astype(str).str.contains("slow_latency")]
+    assert len(hooks) == turns == 3 and not hooks.ok.any()
+    cut = rec.errors[rec.errors.handler.astype(str).str.contains("slow_latency")]
+    assert len(cut) == 3 and cut.message.str.contains("cancelled").all()
+    assert (cut.severity.astype(str) == "warn").all()
+
+
+def test_cancelling_a_simulation_closes_the_call_in_flight():
+    ended = []
+    runner = _runner()
+
+    @runner.on("call_end")
+    async def on_end(ctx, final_state):
+        ended.append(final_state)
+
+    rec = al.Recorder()
+
+    async def main():
+        task = asyncio.ensure_future(al.simulate(runner, calls=100_000, recorder=rec))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    ev = rec.events
+    starts, ends = (ev.event == "session_start").sum(), (ev.event == "session_end").sum()
+    assert 0 < starts == ends == len(ended) == len(rec.sessions) < 100_000
+    assert ended[-1] == "cancelled" and set(ended[:-1]) == {"ended"}
+    assert rec.sessions.reason.astype(str).tolist()[-1] == "cancelled"
