@@ -57,7 +57,14 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
     allow (for tests and batch runs); the events and tables have the same shape.
     """
     from ..runtime.caller import CallPlan
-    from ..runtime.simulate import _Call, _check, _run_call, profile_resolver
+    from ..runtime.simulate import (
+        _Call,
+        _check,
+        _run_call,
+        distinct_sessions,
+        profile_resolver,
+        recorders_of,
+    )
     from ..scenarios.model import Persona
     from .call import live_conversation
 
@@ -67,8 +74,9 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
     plan = CallPlan(caller.turns(), Persona(max_follow_ups=0),
                     tools=getattr(caller, "tools", {}),
                     scenario_id=getattr(caller, "scenario_id", "live"))
-    call = _Call(0, plan, profile_resolver(runner, None)(plan), prefix="live:")
-    recorders = [*runner.recorders, *([recorder] if recorder is not None else [])]
+    recorders = recorders_of(runner, recorder)
+    call, = distinct_sessions([_Call(0, plan, profile_resolver(runner, None)(plan),
+                                      prefix="live:")], recorders)
     sink: list = []
     result = await _run_call(runner, call, seed, False, max_call_s, 5.0, sink, recorders,
                              live_conversation(stack, realtime))

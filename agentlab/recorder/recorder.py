@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import typing
+import warnings
 from collections import Counter, defaultdict
 from operator import attrgetter
 from pathlib import Path
@@ -32,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute
 
 from .. import events as ev
-from ..errors import ConfigError
+from ..errors import AgentlabWarning, ConfigError
 from .schema import POOL, SCHEMAS
 
 FLUSH_EVERY = 16_384
@@ -60,6 +62,8 @@ class Recorder:
         self._counts: Counter = Counter()
         self._labels: dict[str, dict[str, Any]] = {}
         self._cache: dict[str, Any] = {}
+        self._coerced: Counter = Counter()  # (event, field): values of the wrong type
+        self._runs = 0  # begin_run()
         # set by Experiment.run(): whether every call ran (stop() keeps the finished part)
         self.complete = True
         self.calls_total: int | None = None
@@ -79,23 +83,48 @@ class Recorder:
     def flush(self) -> None:
         """Move buffered events into Arrow batches, one per event type, each row keeping
         its arrival number (done automatically every ``FLUSH_EVERY`` events)."""
-        buffer, self._buffer = self._buffer, []
+        buffer = self._buffer
         if not buffer:
             return
-        base, self._flushed = self._flushed, self._flushed + len(buffer)
+        base = self._flushed
         codes = np.fromiter(map(_TYPE_CODE.__getitem__, map(_name_of, buffer)),
                             dtype=np.int16, count=len(buffer))
         order = np.argsort(codes, kind="stable")  # by type, arrival order within a type
         cuts = np.flatnonzero(np.diff(codes[order])) + 1
+        coerced: list[tuple] = []
+        made = []  # every batch is built before any is kept: a failure loses nothing
         for idx in np.split(order, cuts):
             events = list(map(buffer.__getitem__, idx.tolist()))
-            name = events[0].name
-            batch = SCHEMAS[name].batch(events)
-            batch = batch.append_column("row", pa.array(idx + base, type=pa.int64(),
-                                                     memory_pool=POOL))
+            batch = SCHEMAS[events[0].name].batch(events, coerced)
+            made.append((events[0].name, batch.append_column(
+                "row", pa.array(idx + base, type=pa.int64(), memory_pool=POOL))))
+        for name, batch in made:
             self._batches[name].append(batch)
-            self._counts[name] += len(events)
+            self._counts[name] += batch.num_rows
+        self._buffer, self._flushed = [], base + len(buffer)
         self._cache.clear()
+        if coerced:
+            self._report(coerced)
+
+    def _report(self, coerced: list[tuple]) -> None:
+        """Bad values kept as coerced ones: counted in ``statistics()["coerced"]`` and
+        said once per event field, with where they came from."""
+        for event, name, value in coerced:
+            key = (event.name, name)
+            if key not in self._coerced:
+                warnings.warn(f"Recorder: {event.name}.{name} of session "
+                              f"{event.session_id!r} was {type(value).__name__} {value!r}, "
+                              f"not the {_expected(event, name)} the event declares; "
+                              f"recorded as coerced (the row is kept). Fix the code that "
+                              f"set it (a hook or a call's argument).", AgentlabWarning,
+                              stacklevel=3)
+            self._coerced[key] += 1
+
+    def begin_run(self) -> int:
+        """Count one more run (a simulate or live call) recorded here; its number. A
+        run after the first gets its own session ids, so two runs never share rows."""
+        self._runs += 1
+        return self._runs
 
     def label(self, session_id: str, **labels: Any) -> None:
         """Attach labels (``scenario_id``, ``config``, ``seed``, ...) to one session's rows."""
@@ -118,7 +147,8 @@ class Recorder:
         per_type = self._counts + pending
         return {"events": self._count, "sessions": len(self.session_ids()),
                 "by_event": dict(sorted(per_type.items())), "batches":
-                sum(len(b) for b in self._batches.values())}
+                sum(len(b) for b in self._batches.values()),
+                "coerced": {f"{e}.{f}": n for (e, f), n in sorted(self._coerced.items())}}
 
     def session_ids(self) -> list[str]:
         starts = self.table("session_start")
@@ -138,16 +168,25 @@ class Recorder:
         part by part, so the result does not depend on which part finished first)."""
         rec = cls(run_id=run_id)
         offset = 0
-        for part in parts:
+        seen: set[str] = set()
+        for k, part in enumerate(parts, 1):
+            ids = _part_session_ids(part)
+            # parts of one experiment never share a session id; separate runs (same
+            # agent, same seed) do: the later part's calls are renamed, never merged
+            prefix = f"m{k}:" if seen & ids else ""
+            seen |= {prefix + sid for sid in ids}
             for name, batches in part["batches"].items():
                 for batch in batches:
                     at = batch.schema.get_field_index("row")
                     rows = pa.compute.add(batch.column(at), pa.scalar(offset, pa.int64()))
-                    rec._batches[name].append(batch.set_column(at, "row", rows))
+                    batch = batch.set_column(at, "row", rows)
+                    if prefix:
+                        batch = _prefixed(batch, prefix)
+                    rec._batches[name].append(batch)
                     rec._counts[name] += batch.num_rows
             for sid, labels in part["labels"].items():
                 config = labels.get("config") or part.get("config")
-                rec.label(sid, **{**labels, "config": config})
+                rec.label(prefix + sid, **{**labels, "config": config})
             offset += part["count"]
         rec._flushed = offset
         return rec
@@ -217,3 +256,19 @@ class Recorder:
     def __repr__(self) -> str:
         return (f"Recorder({self.run_id!r}, {self._count} events, "
                 f"{len(self._labels)} labelled sessions)")
+
+
+def _expected(event: ev.Event, name: str) -> str:
+    hint = typing.get_type_hints(type(event)).get(name)
+    return getattr(hint, "__name__", str(hint))
+
+
+def _part_session_ids(part: dict[str, Any]) -> set[str]:
+    starts = part["batches"].get("session_start", [])
+    return {sid for b in starts for sid in b.column("session_id").to_pylist()}
+
+
+def _prefixed(batch: pa.RecordBatch, prefix: str) -> pa.RecordBatch:
+    at = batch.schema.get_field_index("session_id")
+    ids = pa.compute.binary_join_element_wise(pa.scalar(prefix), batch.column(at), "")
+    return batch.set_column(at, "session_id", ids)

@@ -60,7 +60,10 @@ class EventSchema:
                       (str, str | None)}
         self._columns = [(n, attrgetter(n), self.schema.field(n).type) for n in self.fields]
 
-    def batch(self, events: list[ev.Event]) -> pa.RecordBatch:
+
+    def batch(self, events: list[ev.Event], coerced: list | None = None) -> pa.RecordBatch:
+        """The events as one batch; a value of the wrong type is coerced (see _coerced)
+        and reported in ``coerced`` as (event, field, value)."""
         # One C-level map per field: transposing through a tuple per event would allocate
         # a million tracked objects per million events and wake the garbage collector.
         arrays = []
@@ -71,8 +74,40 @@ class EventSchema:
             elif name == "segments":
                 arrays.append(_segments_array(values))
                 continue
-            arrays.append(pa.array(values, type=kind, memory_pool=POOL))
+            try:
+                arrays.append(pa.array(values, type=kind, memory_pool=POOL))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+                # a value of the wrong type got into an event (the sources check what
+                # they take; this is the last guard): keep the row, coerce the value
+                fixed, bad = _coerced(values, kind)
+                arrays.append(pa.array(fixed, type=kind, memory_pool=POOL))
+                if coerced is not None:
+                    coerced.extend((events[i], name, values[i]) for i in bad)
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+
+def _coerced(values: list, kind: pa.DataType) -> tuple[list, list[int]]:
+    """``values`` made to fit ``kind`` one by one: text for a string column, a number for
+    a numeric one where it converts, else null; and the indexes that needed it."""
+    fixed, bad = [], []
+    for i, v in enumerate(values):
+        try:
+            pa.array([v], type=kind)
+            fixed.append(v)
+            continue
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+            bad.append(i)
+        if pa.types.is_string(kind):
+            fixed.append(str(v))
+        elif pa.types.is_list(kind) and isinstance(v, (list, tuple)):
+            fixed.append([str(x) for x in v])
+        else:
+            try:
+                fixed.append(float(v) if pa.types.is_floating(kind) else
+                             bool(v) if pa.types.is_boolean(kind) else int(v))
+            except (TypeError, ValueError, OverflowError):
+                fixed.append(None)
+    return fixed, bad
 
 
 def _segments_array(values: list[tuple[tuple[str, float], ...]]) -> pa.Array:

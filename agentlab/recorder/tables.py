@@ -282,7 +282,7 @@ def build_sessions(rec: Any) -> pd.DataFrame:
 
 
 def build_usage(rec: Any) -> pd.DataFrame:
-    sessions = pd.DataFrame({"session_id": rec.session_ids()})
+    sessions = pd.DataFrame({"session_id": pd.Series(rec.session_ids(), dtype=object)})
     llm = _frame(rec, "llm_response", ["session_id", "tokens_in", "tokens_out"])
     tokens = llm.groupby("session_id", sort=False)[["tokens_in", "tokens_out"]].sum()
     agent = _frame(rec, "agent_turn", ["session_id", "text"])

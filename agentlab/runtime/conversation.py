@@ -498,9 +498,16 @@ class Conversation:
         """The ``stt`` slot over ``audio``: the last transcript it yields is the user's
         turn; stamps ``stt_final`` and emits it."""
         transcript = ""
-        async for item in self.session.bus.stream_slot("stt", builtin_stt, audio):
+        bus = self.session.bus
+        async for item in bus.stream_slot("stt", builtin_stt, audio):
             if item.data and item.data.text is not None:
                 transcript = item.data.text
+        if not isinstance(transcript, str):  # a hook set it: say so, go on with its text
+            await bus.emit_error("hook:stt", f"the stt slot's transcript must be a str, got "
+                                 f"{type(transcript).__name__} {transcript!r}; the turn "
+                                 f"goes on with str() of it. Set event.data.text to a str",
+                                 severity="warn")
+            transcript = str(transcript)
         inst.stt_final = self.now()
         await self.session.bus.emit(ev.SttFinal, transcript)
         return transcript

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigError
 from ..hooks import FrameworkHooks, HookRegistry, Scope
 from .session import Session
 from .tools import as_tools
@@ -38,6 +39,9 @@ class AgentRunner:
     def __init__(self, entrypoint: Callable[[CallContext], Awaitable[None]],
                  agent_id: str = "agent", pipeline: Any = None,
                  hooks: FrameworkHooks | dict | None = None, tools: Any = None):
+        if not isinstance(agent_id, str) or not agent_id:
+            raise ConfigError(f"AgentRunner(agent_id={agent_id!r}): the agent id must be a "
+                              f"non-empty str, e.g. agent_id='support'.")
         self.entrypoint = entrypoint
         self.tools = as_tools(tools)  # @al.tool functions the agent may call, by name
         self.recorders: list = []  # Recorder.attach(runner): record every call

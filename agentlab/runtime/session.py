@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
-from ..errors import AgentlabError
+from ..errors import AgentlabError, ConfigError
 from ..hooks import FrameworkHooks, HookBus, HookRegistry, Scope
 from .conversation import CallEnded
 from .dialog import DialogMachine
@@ -72,6 +72,9 @@ class Session:
     async def say(self, text: str) -> None:
         """Speak ``text`` now (TTS and the audio-path hooks run) without making it an
         ``agent_turn``. A no-op once the call has ended."""
+        if not isinstance(text, str):
+            raise ConfigError(f"say({text!r}): say() speaks a str, got "
+                              f"{type(text).__name__}; pass the text to speak.")
         conv = self._conv("say()")
         if conv.ending:
             return
@@ -95,6 +98,9 @@ class Session:
 
     async def transfer_to_agent(self, agent_id: str, reconnect_ms: float = 250.0) -> None:
         """Hand the call to another agent (``on_agent_transfer`` fires once reconnected)."""
+        if not isinstance(agent_id, str) or not agent_id:
+            raise ConfigError(f"transfer_to_agent(agent_id={agent_id!r}): the agent id "
+                              f"must be a non-empty str, e.g. transfer_to_agent('billing').")
         conv = self._conv("transfer_to_agent()")
         ctx = self.bus.context
         previous = ctx.agent_id

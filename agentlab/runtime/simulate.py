@@ -7,7 +7,7 @@ import contextlib
 import gc
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -225,8 +225,8 @@ def _scenarios(value: Any) -> list[Scenario]:
 async def _simulate(runner: AgentRunner, todo: list[_Call], seed: int, strict: bool,
                     max_call_s: float, grace_s: float, concurrency: int,
                     recorder: Any = None) -> Simulation:
-    recorders = [*runner.recorders, *([recorder] if recorder is not None and
-                                      recorder not in runner.recorders else [])]
+    recorders = recorders_of(runner, recorder)
+    todo = distinct_sessions(todo, recorders)
     sinks: list[list] = [[] for _ in todo]
     results: list[CallResult | None] = [None] * len(todo)
     pending = iter(range(len(todo)))
@@ -248,6 +248,20 @@ async def _simulate(runner: AgentRunner, todo: list[_Call], seed: int, strict: b
             for rec in recorders:
                 rec.flush()
     return Simulation([e for sink in sinks for e in sink], list(results), seed, recorder)
+
+
+def recorders_of(runner: AgentRunner, recorder: Any) -> list:
+    """The runner's recorders and ``recorder``, each once (one attached to the runner and
+    also passed records every event once)."""
+    return [*runner.recorders, *([recorder] if recorder is not None and
+                                 recorder not in runner.recorders else [])]
+
+
+def distinct_sessions(todo: list[_Call], recorders: list) -> list[_Call]:
+    """A run recorded where an earlier run was gets session ids of its own (``r2:...``):
+    same agent, same seed would otherwise give both runs' calls the same ids."""
+    n = max((rec.begin_run() for rec in recorders), default=1)
+    return todo if n <= 1 else [replace(c, prefix=f"r{n}:{c.prefix}") for c in todo]
 
 
 def _check(runner: Any, calls: int | None, repeats: int, concurrency: int) -> None:

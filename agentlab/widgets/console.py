@@ -232,6 +232,7 @@ class _Tee:
     def __init__(self, recorder: Recorder, view: Any):
         self.recorder, self.view = recorder, view
         self.flush, self.label = recorder.flush, recorder.label
+        self.begin_run = recorder.begin_run
 
     def __call__(self, event: Any) -> None:
         self.recorder(event)

@@ -461,3 +461,14 @@ def test_an_llm_stream_of_keep_alives_without_tokens_ends_the_call(keep_alive_ll
     assert time.perf_counter() - t0 < 15
     assert res.calls[0].reason == "timeout"
     assert rec.sessions.reason.astype(str).tolist() == ["timeout"]
+
+
+def test_a_live_call_is_recorded_once_by_a_recorder_on_the_runner_and_passed_again():
+    r = runner()
+    rec = al.Recorder().attach(r)
+    res = live.run_live_sync(r, live.AudioFileCaller([DATA / FILES[4]]), realtime=False,
+                             recorder=rec)
+    assert len(rec.events) == len(res.events)
+    again = live.run_live_sync(r, live.AudioFileCaller([DATA / FILES[4]]), realtime=False,
+                               recorder=rec)
+    assert len(rec.sessions) == 2 and len(rec.events) == len(res.events) + len(again.events)

@@ -164,3 +164,22 @@ def test_cancelling_a_simulation_closes_the_call_in_flight():
     assert 0 < starts == ends == len(ended) == len(rec.sessions) < 100_000
     assert ended[-1] == "cancelled" and set(ended[:-1]) == {"ended"}
     assert rec.sessions.reason.astype(str).tolist()[-1] == "cancelled"
+
+
+def test_a_call_ending_while_a_tool_runs_cancels_the_tool_and_fires_tool_result():
+    seen = []
+
+    async def entry(ctx):
+        ctx.session.hooks.register(onToolResult=lambda result: seen.append(result))
+        await ctx.session.run()
+
+    scenario = al.Scenario.from_dict({
+        "id": "slow-tool", "tools": {"lookup_order": {"result": "ok", "latency_ms": 20_000}},
+        "turns": [{"user": "Where is order 42?", "tool_calls": [{"name": "lookup_order"}]}]},
+        "test")
+    rec = al.Recorder()
+    al.simulate_sync(_runner(entrypoint=entry), scenarios=[scenario], recorder=rec,
+                     max_call_s=10)
+    tool = rec.tools.iloc[0]
+    assert tool.status == "cancelled" and "call ended (timeout)" in tool.error
+    assert len(seen) == 1
