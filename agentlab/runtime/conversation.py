@@ -779,7 +779,15 @@ class Conversation:
         interrupted = False
         playhead = 0.0
         bytes_per_ms = 2 * self.tts.sample_rate / 1000.0
-        audio = bus.stream_slot("tts", builtin_tts, text)
+        offered: list[str] = []
+        before = len(self.spoken)
+
+        async def offered_text() -> AsyncIterator[str]:
+            async for chunk in text:
+                offered.append(chunk)
+                yield chunk
+
+        audio = bus.stream_slot("tts", builtin_tts, offered_text())
         try:
             async for pcm in audio:
                 if not started:
@@ -814,8 +822,22 @@ class Conversation:
             if interrupted:
                 await bus.emit(ev.Interruption)
             await bus.emit(ev.AgentSpeechEnd, interrupted, source)
+        if not interrupted:
+            await self._unspoken(offered, self.spoken[before:])
         if inst is not None:
             inst.interrupted = interrupted
+
+    async def _unspoken(self, offered: list[str], said: list[str]) -> None:
+        """Text that went into the tts slot and never came out as audio (a tts hook that
+        failed mid-stream took it down with it) is an error row saying what was lost."""
+        lost = [c for c in offered if c not in said]
+        n_offered = sum(len(c.split()) for c in offered)
+        n_said = sum(len(c.split()) for c in said)
+        if lost and n_said < n_offered:
+            await self.session.bus.emit_error(
+                "tts", f"{n_offered - n_said} of {n_offered} words were never spoken (the "
+                f"tts stream lost them): {' '.join(c.strip() for c in lost)!r}",
+                severity="warn")
 
     spoken: list[str] = field(default_factory=list)
     barge_in_at_ms: float | None = None

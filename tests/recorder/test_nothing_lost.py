@@ -95,3 +95,26 @@ def test_every_table_of_an_empty_recorder_is_empty_not_an_error():
         for name in ("events", "turns", "segments", "tools", "hooks", "errors", "sessions",
                      "usage"):
             assert getattr(rec, name).empty, name
+
+
+def test_text_a_failing_tts_hook_took_down_is_shown_as_not_spoken():
+    pipeline = al.Pipeline()
+
+    @pipeline.on("tts")
+    async def flaky(text_stream):
+        n = 0
+        async for pcm in al.run_tts(text_stream):
+            n += 1
+            if n > 5:
+                raise RuntimeError("tts provider dropped the socket")
+            yield pcm
+
+    rec = al.Recorder()
+    sim = al.simulate_sync(_runner(pipeline=pipeline), ["Where is my order?"], recorder=rec)
+    reply = rec.turns.agent_text.iloc[0]
+    spoken = " ".join(sim.calls[0].spoken)
+    assert len(spoken.split()) < len(reply.split())
+    lost = rec.errors[rec.errors.component.astype(str) == "tts"]
+    assert len(lost) == 1
+    n = len(reply.split()) - len(spoken.split())
+    assert lost.message.iloc[0].startswith(f"{n} of {len(reply.split())} words were never")
