@@ -1,16 +1,24 @@
 """Saving runs: an atomic Parquet folder per run, and a DuckDB store across runs.
 
-``save`` writes the raw event tables (one Parquet file per event type, lossless) plus the
-session labels into a fresh temporary folder next to the target, then swaps it in with
-renames: a crash mid-write leaves the previous run at ``path`` intact, and a reader never
-sees half a run. Loading gives back a recorder whose tables equal the saved one's.
+A run folder holds ``run.json`` (the manifest) and one data folder per save
+(``v-<id>/``: a Parquet file per event type, lossless, plus the session labels). ``save``
+writes a new data folder, then replaces the manifest that names it in one atomic rename,
+then removes the older data folders: a save killed at any instant leaves the previous run
+whole (its manifest still names its data), and a reader never sees half a run. Saves to
+one path take a lock (``.lock``), so two processes saving there take turns; whatever an
+interrupted save left behind is removed by the next one. Loading checks every file and
+gives back a recorder whose tables equal the saved one's; a damaged run is a
+``ConfigError`` naming the file and what is wrong with it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,58 +29,134 @@ from ..errors import ConfigError
 from .schema import SCHEMAS
 
 MANIFEST = "run.json"
+LABELS = "labels.parquet"
+EVENT_KEY = "agentlab.event"  # Parquet metadata: the event type a file holds
 TABLES = ("events", "turns", "segments", "tools", "hooks", "errors", "sessions", "usage")
 
 
 def save(rec: Any, path: Path) -> Path:
     rec.flush()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        for name in SCHEMAS:
-            table = rec.table(name)
-            if table.num_rows:
-                pq.write_table(table, tmp / f"{name}.parquet")
-        labels = rec.labels_frame()
-        pq.write_table(pa.Table.from_pandas(labels.astype({"seed": "Int64"}),
-                                            preserve_index=False), tmp / "labels.parquet")
-        (tmp / MANIFEST).write_text(json.dumps({
-            "run_id": rec.run_id, "config": rec.config,
-            "statistics": rec.statistics()}, indent=2))
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
-        tmp.rename(path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path} is a file; save a run to a folder path.")
+    path.mkdir(parents=True, exist_ok=True)
+    with _locked(path):
+        data = f"v-{uuid.uuid4().hex[:12]}"
+        tmp = path / data
+        tmp.mkdir()
+        try:
+            for name in SCHEMAS:
+                table = rec.table(name)
+                if table.num_rows:  # the file says which events it holds (checked at load)
+                    pq.write_table(table.replace_schema_metadata({EVENT_KEY: name}),
+                                   tmp / f"{name}.parquet")
+            labels = rec.labels_frame()
+            pq.write_table(pa.Table.from_pandas(labels.astype({"seed": "Int64"}),
+                                                preserve_index=False), tmp / LABELS)
+            manifest = path / f".{MANIFEST}.{data}"
+            manifest.write_text(json.dumps({
+                "run_id": rec.run_id, "config": rec.config, "data": data,
+                "statistics": rec.statistics()}, indent=2))
+            _fsync(tmp)
+            os.replace(manifest, path / MANIFEST)  # the instant the new run takes over
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _remove_all_but(path, data)
     return path
 
 
+@contextlib.contextmanager
+def _locked(path: Path):
+    with open(path / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released by the OS if the process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _fsync(folder: Path) -> None:
+    for file in folder.iterdir():
+        with open(file, "rb") as f:
+            os.fsync(f.fileno())
+
+
+def _remove_all_but(path: Path, data: str) -> None:
+    """Older data folders, leftovers of interrupted saves, and files of the layout before
+    data folders (a run saved by an older agentlab, now replaced)."""
+    for item in path.iterdir():
+        if item.name in (data, MANIFEST, ".lock"):
+            continue
+        if item.is_dir() and item.name.startswith("v-"):
+            shutil.rmtree(item, ignore_errors=True)
+        elif item.name.endswith(".parquet") or item.name.startswith(f".{MANIFEST}."):
+            item.unlink(missing_ok=True)
+
+
 def load(cls: type, path: Path) -> Any:
-    if not (path / MANIFEST).exists():
-        old = path.with_name(f".{path.name}.old")
-        hint = f" (a previous save was interrupted; the run is in {old})" if old.exists() \
-            else ""
-        raise ConfigError(f"{path}: not a saved agentlab run (no {MANIFEST}){hint}.")
-    meta = json.loads((path / MANIFEST).read_text())
-    rec = cls(run_id=meta["run_id"], config=meta.get("config"))
+    meta = _manifest(path)
+    folder = path / meta["data"] if meta.get("data") else path  # before data folders
+    if not folder.is_dir():
+        raise ConfigError(f"{path / MANIFEST} names the data folder {meta['data']!r}, "
+                          f"which is missing: the run is damaged; save it again.")
+    expected = meta.get("statistics", {}).get("by_event", {})
+    batches, count = {}, 0
     for name in SCHEMAS:
-        file = path / f"{name}.parquet"
-        if file.exists():
-            table = pq.read_table(file)
-            rec._batches[name] = table.to_batches()
-            rec._counts[name] = table.num_rows
-            rec._flushed += table.num_rows
-    labels = pq.read_table(path / "labels.parquet").to_pandas()
-    for row in labels.to_dict("records"):
-        sid = row.pop("session_id")
-        rec.label(sid, **{k: (None if _missing(v) else v) for k, v in row.items()})
+        file = folder / f"{name}.parquet"
+        if not file.exists():
+            if expected.get(name):
+                raise ConfigError(f"{file}: missing, but {MANIFEST} counts "
+                                  f"{expected[name]} {name} events; the run is damaged.")
+            continue
+        table = _read(file)
+        want = SCHEMAS[name].schema.append(pa.field("row", pa.int64()))
+        held = (table.schema.metadata or {}).get(EVENT_KEY.encode(), name.encode()).decode()
+        if held != name:
+            raise ConfigError(f"{file}: holds {held} events, not {name}; the run is "
+                              f"damaged (files swapped or renamed).")
+        if not table.schema.equals(want):
+            raise ConfigError(f"{file}: not a table of {name} events (its columns are "
+                              f"{', '.join(table.schema.names)}); the run is damaged.")
+        if name in expected and table.num_rows != expected[name]:
+            raise ConfigError(f"{file}: {table.num_rows} rows, but {MANIFEST} counts "
+                              f"{expected[name]}; the run is damaged (a truncated write?).")
+        batches[name] = table.to_batches()
+        count += table.num_rows
+    labels = _read(folder / LABELS).to_pandas()
+    if "session_id" not in labels.columns:
+        raise ConfigError(f"{folder / LABELS}: no session_id column; the run is damaged.")
+    part = {"batches": batches, "count": count, "config": meta.get("config"),
+            "labels": {row.pop("session_id"): {k: (None if _missing(v) else v)
+                                               for k, v in row.items()}
+                       for row in labels.to_dict("records")}}
+    rec = cls.merge([part], run_id=meta["run_id"])
+    rec.config = meta.get("config")
     return rec
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    file = path / MANIFEST
+    if not file.exists():
+        raise ConfigError(f"{path}: not a saved agentlab run (no {MANIFEST}).")
+    try:
+        meta = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{file}: not a readable run manifest ({err}); the run is "
+                          f"damaged.") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("run_id"), str):
+        raise ConfigError(f"{file}: a run manifest needs a 'run_id' string; the run is "
+                          f"damaged.")
+    return meta
+
+
+def _read(file: Path) -> pa.Table:
+    if not file.exists():
+        raise ConfigError(f"{file}: missing; the run is damaged.")
+    try:
+        return pq.read_table(file)
+    except (pa.ArrowException, OSError) as err:
+        raise ConfigError(f"{file}: not a readable Parquet file ({err}); the run is "
+                          f"damaged.") from None
 
 
 def _missing(value: Any) -> bool:

@@ -140,7 +140,7 @@ def test_dead_llm_endpoint_is_an_error_and_a_failed_call_not_a_hang(tmp_path, ca
     assert err.severity == "fatal" and "LLM endpoint" in err.message
     # the key appears nowhere: tables, saved files, logs, reprs
     saved = rec.save(tmp_path / "run")
-    blobs = [p.read_bytes() for p in saved.iterdir()]
+    blobs = [p.read_bytes() for p in saved.rglob("*") if p.is_file()]
     for name in ("events", "turns", "errors", "sessions"):
         blobs.append(getattr(rec, name).to_csv().encode())
     blobs += [caplog.text.encode(), repr(res).encode(), repr(llm).encode()]
@@ -180,7 +180,7 @@ def test_openai_client_against_a_real_llama_cpp_server(llama_server, tmp_path):
     turn = rec.turns.iloc[0]
     assert turn.agent_text and turn.llm_ttft_ms > 0
     saved = rec.save(tmp_path / "run")
-    assert not any(SECRET.encode() in p.read_bytes() for p in saved.iterdir())
+    assert not any(SECRET.encode() in p.read_bytes() for p in saved.rglob("*") if p.is_file())
     assert SECRET not in json.dumps(rec.statistics()) + rec.events.to_csv()
 
 
