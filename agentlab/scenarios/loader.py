@@ -7,6 +7,7 @@ source, license) and scenario files (YAML or JSON, one scenario or a list each).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,60 @@ DATASET_DIR = Path(__file__).resolve().parents[1] / "data"
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+MAX_FILE_BYTES = 32 * 2**20  # a scenario file is text a person wrote or a converter made
+MAX_VALUES = 500_000         # strings, numbers, lists and mappings in one file, aliases expanded
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: 10-20x faster
+    """Safe YAML with YAML 1.2 numbers: ``1.5e3`` is a number, as in JSON (YAML 1.1
+    wants ``1.5e+3`` and reads ``1.5e3`` as a string)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"), list("-+0123456789."))
+
+
 def _read(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: {size / 2**20:.0f} MB is too big for a scenario "
+                              f"file (at most {MAX_FILE_BYTES // 2**20} MB); split it into "
+                              f"a folder of files.")
+        raw = path.read_bytes()
     except OSError as err:
         raise ConfigError(f"{path}: cannot read it ({err.strerror}).") from None
     try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {raw[err.start]:#04x} at offset "
+                          f"{err.start}); save the file as UTF-8.") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.load(text, _Loader)
+    except (json.JSONDecodeError, yaml.YAMLError, RecursionError) as err:
         raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()} ({err}).") from None
+    _check_size(data, path)
+    return data
+
+
+def _check_size(data: Any, path: Path) -> None:
+    """Refuse data that expands past MAX_VALUES values: YAML aliases can make a 600-byte
+    file mean billions of values (an "alias bomb"), each copied into every event that
+    carries it. The walk stops at the limit, so this check itself stays cheap."""
+    budget, stack = MAX_VALUES, [data]
+    while stack:
+        item = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise ConfigError(f"{path}: holds more than {MAX_VALUES:,} values once its YAML "
+                              f"aliases (&anchor / *alias) are expanded; write the data "
+                              f"out, or use fewer aliases.")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def load_file(path: str | Path) -> list[Scenario]:
@@ -40,8 +86,20 @@ def load_file(path: str | Path) -> list[Scenario]:
         data = taskmaster.convert(data, path.name)
     items = data if isinstance(data, list) else [data]
     where = path.name
-    return [Scenario.from_dict(item, where if len(items) == 1 else f"{where}[{i}]")
-            for i, item in enumerate(items)]
+    scenarios = [Scenario.from_dict(item, where if len(items) == 1 else f"{where}[{i}]")
+                 for i, item in enumerate(items)]
+    _unique(scenarios, path)
+    return scenarios
+
+
+def _unique(scenarios: list[Scenario], where: Path) -> None:
+    seen: dict[str, int] = {}
+    for s in scenarios:
+        seen[s.id] = seen.get(s.id, 0) + 1
+    dupes = [k for k, n in seen.items() if n > 1]
+    if dupes:
+        raise ConfigError(f"{where}: scenario ids must be unique; repeated: "
+                          f"{', '.join(dupes[:5])}.")
 
 
 def load_folder(folder: Path) -> list[Scenario]:
@@ -52,13 +110,7 @@ def load_folder(folder: Path) -> list[Scenario]:
                           f"({', '.join(SCENARIO_SUFFIXES)}); put scenarios in it or pass "
                           f"another folder.")
     scenarios = [s for f in files for s in load_file(f)]
-    seen: dict[str, int] = {}
-    for s in scenarios:
-        seen[s.id] = seen.get(s.id, 0) + 1
-    dupes = [k for k, n in seen.items() if n > 1]
-    if dupes:
-        raise ConfigError(f"{folder}: scenario ids must be unique; repeated: "
-                          f"{', '.join(dupes[:5])}.")
+    _unique(scenarios, folder)
     return scenarios
 
 

@@ -31,6 +31,8 @@ Every problem is reported with the file, the field path and what is expected.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,11 +184,14 @@ class _Reader:
         if value is None:
             return None
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
-            value >= minimum and (maximum is None or value <= maximum)
+            math.isfinite(value) and value >= minimum and \
+            (maximum is None or value <= maximum)
         if not ok:
             bound = f" between {minimum:g} and {maximum:g}" if maximum is not None \
                 else f" >= {minimum:g}"
-            self.fail(key, f"a number{bound}", value)
+            finite = "" if not isinstance(value, float) or math.isfinite(value) else \
+                "finite "
+            self.fail(key, f"a {finite}number{bound}", value)
         return float(value)
 
     def integer(self, key: str, default: Any = None, minimum: int = 0) -> Any:
@@ -242,6 +247,13 @@ def _parse_persona(r: _Reader) -> Persona:
            "answers", "max_follow_ups")
     answers = r.mapping("answers")
     for k, v in answers.items():
+        if not isinstance(k, str) or not k:
+            r.fail("answers", "a mapping from patterns (strings) to answers; this key is "
+                   "not a string", k)
+        try:
+            re.compile(k)
+        except re.error as err:
+            r.fail(f"answers.{k}", f"a valid regular expression as its key ({err})", k)
         if not isinstance(v, str):
             r.fail(f"answers.{k}", "a string (what the caller answers)", v)
     return Persona(r.number("words_per_s", 2.5, minimum=0.5, maximum=8.0),
