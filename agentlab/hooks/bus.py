@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from time import perf_counter, perf_counter_ns
@@ -443,7 +444,9 @@ class HookBus:
             if entry.is_async:
                 await entry.fn(*args)
             else:
-                entry.fn(*args)
+                result = entry.fn(*args)
+                if inspect.isawaitable(result):  # `lambda m: send(m)` with async send()
+                    await result
         except Exception as err:
             ok = False
             await self._handler_failed(spec, entry, err, detached=True, turn_id=turn_id)

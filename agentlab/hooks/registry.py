@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import HookReplacedWarning, HookSignatureError, UnknownHookError
 from .spec import (
+    ANY_CALLABLE,
     ASYNC,
     ASYNC_OR_ASYNCGEN,
     ASYNCGEN,
@@ -65,7 +66,8 @@ def qualified_name(fn: Any) -> str:
 
 
 def handler_kind(fn: Any) -> str:
-    """``'asyncgen'``, ``'async'``, ``'sync'`` or ``'not callable'``."""
+    """``'asyncgen'``, ``'async'``, ``'gen'`` (a def with yield), ``'sync'`` or
+    ``'not callable'``."""
     if not callable(fn):
         return "not callable"
     target = inspect.unwrap(fn.func if isinstance(fn, functools.partial) else fn)
@@ -73,6 +75,8 @@ def handler_kind(fn: Any) -> str:
         return "asyncgen"
     if inspect.iscoroutinefunction(target):
         return "async"
+    if inspect.isgeneratorfunction(target):
+        return "gen"
     call = type(target).__call__  # a callable object: look at its class's __call__
     if call is not None and not inspect.isfunction(target) and not inspect.ismethod(target):
         if inspect.isasyncgenfunction(call):
@@ -82,26 +86,37 @@ def handler_kind(fn: Any) -> str:
     return "sync"
 
 
+_WHAT = {"asyncgen": "an async generator", "gen": "a generator (def with yield)",
+         "sync": "a plain function (def)", "async": "an async function without yield"}
+
+
 def _shape_problem(spec: HookSpec, kind: str, fn: Any, owner: str) -> str | None:
     name = getattr(fn, "__name__", "handler")
     params = ", ".join(spec.params)
     where = f"Hook {spec.name!r} on {owner}"
+    lam = name == "<lambda>"
+    if lam:  # a lambda cannot be async: the fix is a named function
+        name = "handler"
+    shown = "the lambda" if lam else repr(name)
     if kind == "not callable":
         return f"{where} needs a function, got {type(fn).__name__} {fn!r}."
+    if spec.shape == ANY_CALLABLE and kind in ("asyncgen", "gen"):
+        return (f"{where} calls its handler and takes no stream, but {shown} is "
+                f"{_WHAT[kind]}: its body would never run. Write `def {name}({params}):` or "
+                f"`async def {name}({params}):` without yield.")
     if spec.shape == ASYNC and kind != "async":
-        what = "an async generator" if kind == "asyncgen" else "a plain function (def)"
-        return (f"{where} needs an async function, but {name!r} is {what}. "
+        return (f"{where} needs an async function, but {shown} is {_WHAT[kind]}. "
                 f"Write `async def {name}({params}): ...` (no yield).")
-    if spec.shape == ASYNC_OR_ASYNCGEN and kind == "sync":
-        return (f"{where} needs an async function, but {name!r} is a plain function (def). "
+    if spec.shape == ASYNC_OR_ASYNCGEN and kind in ("sync", "gen"):
+        return (f"{where} needs an async function, but {shown} is {_WHAT[kind]}. "
                 f"Write `async def {name}({params}):` and return the new text (or None "
                 f"to pass it through), or yield text chunks.")
     if spec.shape == ASYNCGEN and kind != "asyncgen":
-        what = "an async function without yield" if kind == "async" else "a plain function"
+        what = _WHAT[kind]
         inner = {"stt": "run_stt", "tts": "run_tts"}.get(spec.name)
         body = (f"`async for item in {inner}({params}): yield item`" if inner
                 else f"`async for item in {params}: yield item`")
-        return (f"{where} wraps a stream and needs an async generator, but {name!r} is "
+        return (f"{where} wraps a stream and needs an async generator, but {shown} is "
                 f"{what}. Write `async def {name}({params}):` with {body} inside.")
     return None
 
