@@ -1,11 +1,13 @@
 """Audio in: load, check and convert caller audio to 16 kHz mono float32.
 
-Wrong sample rates are resampled (soxr), extra channels mixed down; empty audio, NaN or
-infinite samples are refused with a message that says what was wrong.
+Wrong sample rates are resampled (soxr), extra channels mixed down, integer PCM scaled to
+[-1, 1); empty, complex, NaN or infinite audio is refused with a message that says what
+was wrong.
 """
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +22,25 @@ class AudioError(ConfigError):
     """Caller audio that cannot be used."""
 
 
-def to_mono16k(audio: Any, sample_rate: int, where: str = "audio") -> np.ndarray:
-    """``audio`` (samples x channels, or 1-D; int16 or float) as 16 kHz mono float32."""
+# integer PCM -> [-1, 1): (offset, full scale) per sample type
+_PCM_SCALE = {np.dtype(np.int8): (0, 2**7), np.dtype(np.uint8): (2**7, 2**7),
+              np.dtype(np.int16): (0, 2**15), np.dtype(np.uint16): (2**15, 2**15),
+              np.dtype(np.int32): (0, 2**31), np.dtype(np.uint32): (2**31, 2**31)}
+
+
+def to_mono16k(audio: Any, sample_rate: Any, where: str = "audio") -> np.ndarray:
+    """``audio`` (samples x channels, or 1-D) as 16 kHz mono float32. Float audio is taken
+    as is ([-1, 1]); integer PCM is scaled by its type's full scale (int8/uint8, int16,
+    int32, unsigned too; plain Python ints as 16-bit PCM when they fit, else 32-bit)."""
     x = np.asarray(audio)
     if x.size == 0:
         raise AudioError(f"{where}: empty audio (0 samples); pass at least one frame.")
-    if x.dtype == np.int16:
-        x = x.astype(np.float32) / 32768.0
+    if x.dtype.kind not in "iuf":
+        raise AudioError(f"{where}: audio must be real numbers (float in [-1, 1] or integer "
+                         f"PCM), got {x.dtype} samples; take np.real() or the magnitude "
+                         f"first if that is what you mean.")
+    if x.dtype.kind in "iu":
+        x = _scaled_pcm(x, where)
     x = x.astype(np.float32, copy=False)
     if not np.isfinite(x).all():
         raise AudioError(f"{where}: audio contains NaN or infinite samples; clean it "
@@ -36,14 +50,37 @@ def to_mono16k(audio: Any, sample_rate: int, where: str = "audio") -> np.ndarray
     elif x.ndim != 1:
         raise AudioError(f"{where}: expected 1-D or (samples, channels) audio, got shape "
                          f"{x.shape}.")
-    if not isinstance(sample_rate, int) or sample_rate < 4000:
-        raise AudioError(f"{where}: sample rate must be an int >= 4000 Hz, got "
-                         f"{sample_rate!r}.")
+    sample_rate = _rate(sample_rate, where)
     if sample_rate != SAMPLE_RATE:
         import soxr
 
         x = soxr.resample(x, sample_rate, SAMPLE_RATE).astype(np.float32)
     return np.ascontiguousarray(x)
+
+
+def _scaled_pcm(x: np.ndarray, where: str) -> np.ndarray:
+    dtype = x.dtype
+    if dtype not in _PCM_SCALE:  # int64 / uint64: Python ints, or a widened array
+        peak = int(np.abs(x.astype(np.float64)).max())
+        if peak <= 2**15:
+            dtype = np.dtype(np.int16)
+        elif peak <= 2**31:
+            dtype = np.dtype(np.int32)
+        else:
+            raise AudioError(f"{where}: integer samples up to {peak} fit no PCM format "
+                             f"(16 or 32 bit); pass int16/int32 PCM or float audio in "
+                             f"[-1, 1].")
+    offset, scale = _PCM_SCALE[dtype]
+    return (x.astype(np.float64) - offset) / scale
+
+
+def _rate(sample_rate: Any, where: str) -> int:
+    ok = isinstance(sample_rate, numbers.Real) and not isinstance(sample_rate, bool) and \
+        float(sample_rate).is_integer() and sample_rate >= 4000
+    if not ok:
+        raise AudioError(f"{where}: sample rate must be a whole number of Hz >= 4000, got "
+                         f"{sample_rate!r}.")
+    return int(sample_rate)
 
 
 def load_audio(path: str | Path) -> np.ndarray:

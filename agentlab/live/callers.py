@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from .audio import SAMPLE_RATE, load_audio
 from .models import PiperTTS
 
@@ -23,6 +24,10 @@ class AudioFileCaller:
     def turns(self) -> list[Any]:
         from ..runtime.caller import CallerTurn
 
+        if self.texts is not None and len(self.texts) != len(self.files):
+            raise ConfigError(f"AudioFileCaller: {len(self.files)} files but "
+                              f"{len(self.texts)} texts; give one text per file (what it "
+                              f"says), or leave texts out.")
         texts = self.texts or [Path(f).stem for f in self.files]
         return [CallerTurn(t, self.pause_ms, audio=load_audio(f))
                 for f, t in zip(self.files, texts, strict=True)]

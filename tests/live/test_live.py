@@ -472,3 +472,21 @@ def test_a_live_call_is_recorded_once_by_a_recorder_on_the_runner_and_passed_aga
     again = live.run_live_sync(r, live.AudioFileCaller([DATA / FILES[4]]), realtime=False,
                                recorder=rec)
     assert len(rec.sessions) == 2 and len(rec.events) == len(res.events) + len(again.events)
+
+
+def test_integer_pcm_of_every_width_is_scaled_and_bad_audio_refused():
+    x = live.load_audio(DATA / FILES[0])
+    i16 = np.round(x * 32767).astype(np.int16)
+    for pcm in (i16, i16.astype(np.int32) * 65536, ((i16 >> 8) + 128).astype(np.uint8),
+                [int(v) for v in i16[:16000]]):
+        y = live.to_mono16k(pcm, 16000)
+        assert 0.5 < np.abs(y).max() <= 1.0, type(pcm)
+        n = min(len(y), len(x))
+        assert np.abs(y[:n] - x[:n]).max() < 0.01
+    assert len(live.to_mono16k(x, np.int64(16000))) == len(x)  # numpy integer rate
+    with pytest.raises(live.AudioError, match="real numbers"):
+        live.to_mono16k(x.astype(np.complex64), 16000)
+    with pytest.raises(live.AudioError, match="whole number of Hz"):
+        live.to_mono16k(x, 16000.5)
+    with pytest.raises(al.ConfigError, match="2 files but 1 texts"):
+        live.AudioFileCaller([DATA / FILES[0], DATA / FILES[1]], texts=["one"]).turns()
