@@ -45,7 +45,10 @@ def run_task(task: Task) -> dict[str, Any]:
     from ..clock import run_virtual
     from ..runtime.simulate import _plan_calls, _simulate
 
-    runner = task.config.runner()
+    try:
+        runner = task.config.runner()
+    except Exception as err:  # the config's error row; the other configs' calls still run
+        return _failed_task(task, err)
     offset = task.first * task.repeats  # call numbers are the experiment's, not the task's
     todo = [replace(c, index=c.index + offset, prefix=f"{task.config.name}:")
             for c in _plan_calls(runner, None, task.scenarios, None, task.repeats,
@@ -54,6 +57,23 @@ def run_task(task: Task) -> dict[str, Any]:
     rec = Recorder(config=task.config.name)
     run_virtual(_simulate(runner, todo, task.seed, False, 1800.0, 5.0, 1, rec))
     return rec.export()
+
+
+def _failed_task(task: Task, err: Exception) -> dict[str, Any]:
+    """A task whose config failed to build its runner: no calls, one ``error`` row (under
+    the config's name, component ``config``) saying so."""
+    from .. import events as ev
+
+    rec = Recorder(config=task.config.name)
+    sid = f"{task.config.name}:not-run-{task.start}"
+    rec.label(sid, config=task.config.name, seed=task.seed)
+    rec(ev.Error(sid, 0, 1, 0.0, "config", f"config {task.config.name!r} raised while "
+                 f"building its runner for calls {task.start}-{task.stop - 1}, which did "
+                 f"not run: {type(err).__name__}: {err}", type(err).__name__, "", "fatal",
+                 err))
+    part = rec.export()
+    part["not_run"] = task.calls
+    return part
 
 
 def run_blob(blob: bytes) -> dict[str, Any]:
@@ -98,9 +118,10 @@ def run(exp: Any, executor: Any, *, progress: bool, workers: int | None, run_id:
         bar.close()
     parts = [results[i] for i in sorted(results)]
     rec = Recorder.merge(parts, run_id=run_id)
-    rec.complete = complete and len(parts) == len(tasks)
+    not_run = sum(p.get("not_run", 0) for p in parts)
+    rec.complete = complete and len(parts) == len(tasks) and not not_run
     rec.calls_total = total
-    rec.calls_done = sum(t.calls for i, t in enumerate(tasks) if i in results)
+    rec.calls_done = sum(t.calls for i, t in enumerate(tasks) if i in results) - not_run
     return rec
 
 

@@ -61,6 +61,7 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
         _Call,
         _check,
         _run_call,
+        check_run,
         distinct_sessions,
         profile_resolver,
         recorders_of,
@@ -69,6 +70,7 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
     from .call import live_conversation
 
     _check(runner, 1, 1, 1)
+    check_run(seed, max_call_s, 5.0)
     stack = stack or LiveStack()
     await asyncio.get_running_loop().run_in_executor(None, stack.warm_up)
     plan = CallPlan(caller.turns(), Persona(max_follow_ups=0),

@@ -280,8 +280,19 @@ def _check(runner: Any, calls: int | None, repeats: int, concurrency: int) -> No
         raise ConfigError("the runner has no pipeline: pass pipeline=al.Pipeline(...) to "
                           "al.AgentRunner.")
     for name, value in (("calls", calls), ("repeats", repeats), ("concurrency", concurrency)):
-        if value is not None and (not isinstance(value, int) or value < 1):
+        if (value is not None or name == "repeats") and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise ConfigError(f"{name} must be an int >= 1, got {value!r}.")
+
+
+def check_run(seed: Any, max_call_s: Any, grace_s: Any) -> None:
+    """The run's seed and limits, before any call runs."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"seed must be an int >= 0, got {seed!r}.")
+    for name, value in (("max_call_s", max_call_s), ("grace_s", grace_s)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or \
+                not value > 0 or value == float("inf"):
+            raise ConfigError(f"{name} must be a number of seconds > 0, got {value!r}.")
 
 
 _DOC = """Simulate calls through ``runner`` on virtual time.
@@ -325,6 +336,7 @@ def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *,
     'ended'
     """
     _check(runner, calls, repeats, concurrency)
+    check_run(seed, max_call_s, grace_s)
     todo = _plan_calls(runner, script, scenarios, calls, repeats, profile)
     if _loop_running():
         raise AgentlabError("simulate_sync() cannot run inside a running event loop (a "
@@ -350,6 +362,7 @@ async def simulate(runner: AgentRunner, script: Iterable | None = None, *,
     """``await al.simulate(...)`` from a running loop (Jupyter): the virtual loop runs in a
     worker thread; cancelling the cell stops it promptly."""
     _check(runner, calls, repeats, concurrency)
+    check_run(seed, max_call_s, grace_s)
     todo = _plan_calls(runner, script, scenarios, calls, repeats, profile)
     return await run_in_thread(lambda: _simulate(runner, todo, seed, strict, max_call_s,
                                                  grace_s, concurrency, recorder))
