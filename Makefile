@@ -52,6 +52,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_simulation.py
 	$(BIN)/python bench/bench_recorder.py
 	$(BIN)/python bench/bench_sweep.py
+	$(BIN)/python bench/bench_soak.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check agentlab tests bench

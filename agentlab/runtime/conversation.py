@@ -327,7 +327,6 @@ class Conversation:
                 raise
         finally:
             self.finished.set()
-        await bus.drain()
 
     async def play_script(self) -> None:
         """The caller's turns in order; silent turns wait; when the script runs out the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import traceback
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -120,7 +121,10 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
         clock_start_us=clock_start_us,
     )
     session.conversation = conv
-    await play_call(runner, ctx, conv, strict, max_call_s, grace_s)
+    try:
+        await play_call(runner, ctx, conv, strict, max_call_s, grace_s)
+    finally:
+        _release_frames(sink)
     return CallResult(session.session_id, index, conv.final_state, conv.ending or "",
                       conv.spoken, session, call.plan.scenario_id, call.repeat)
 
@@ -144,6 +148,17 @@ def _finished_calls_skip_gc():
         yield _collect_and_freeze
     finally:
         gc.unfreeze()
+
+
+def _release_frames(events: list) -> None:
+    """The call is over: its error events keep their exceptions (type, message, a
+    printable traceback) but no longer the frames' locals, which held the whole call
+    (conversation, session, buffers) alive: 23,000 error rows kept a 10,000-call soak
+    run at 1 GB."""
+    for event in events:
+        err = getattr(event, "exception", None)
+        if err is not None and err.__traceback__ is not None:
+            traceback.clear_frames(err.__traceback__)
 
 
 def _nothing() -> None:

@@ -183,3 +183,22 @@ def test_a_call_ending_while_a_tool_runs_cancels_the_tool_and_fires_tool_result(
     tool = rec.tools.iloc[0]
     assert tool.status == "cancelled" and "call ended (timeout)" in tool.error
     assert len(seen) == 1
+
+
+def test_a_slow_fire_and_forget_handler_does_not_hold_the_entrypoint():
+    after_run = []
+
+    async def exporter(report):
+        await asyncio.sleep(3600)
+
+    async def entry(ctx):
+        ctx.session.hooks.register(onSessionEnd=exporter)
+        await ctx.session.run()
+        after_run.append(asyncio.get_running_loop().time())
+
+    rec = al.Recorder()
+    al.simulate_sync(_runner(entrypoint=entry), ["Hello."], recorder=rec)
+    assert len(after_run) == 1  # run() returned at session end, not after the drain
+    assert not rec.errors.component.astype(str).eq("entrypoint").any()
+    cut = rec.errors[rec.errors.handler.astype(str).str.contains("exporter")]
+    assert len(cut) == 1 and "cancelled" in cut.message.iloc[0]
