@@ -74,7 +74,19 @@ class Recorder:
         buffer = self._buffer
         buffer.append(event)  # the whole per-event cost; sorting by type waits for flush
         if len(buffer) >= FLUSH_EVERY:
+            self._auto_flush()
+
+    def _auto_flush(self) -> None:
+        """A flush on the event path must not raise into the bus (it would drop this
+        recorder, and every later event with it): on an unexpected failure the events
+        stay buffered (flush keeps nothing half-done), a warning says so, and the next
+        flush (at the next threshold, or when a table is read) tries again."""
+        try:
             self.flush()
+        except Exception as err:  # reported, and retried by the next flush
+            warnings.warn(f"Recorder: converting {len(self._buffer):,} buffered events "
+                          f"failed ({type(err).__name__}: {err}); they stay buffered and "
+                          f"the next flush tries again.", AgentlabWarning, stacklevel=2)
 
     @property
     def _count(self) -> int:

@@ -118,3 +118,23 @@ def test_text_a_failing_tts_hook_took_down_is_shown_as_not_spoken():
     assert len(lost) == 1
     n = len(reply.split()) - len(spoken.split())
     assert lost.message.iloc[0].startswith(f"{n} of {len(reply.split())} words were never")
+
+
+def test_a_failing_automatic_flush_keeps_the_recorder_and_its_events(monkeypatch):
+    from agentlab.recorder import recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "FLUSH_EVERY", 10)
+    rec = al.Recorder()
+    real = recorder_module.Recorder.flush
+    failures = {"n": 0}
+
+    def flaky(self):
+        if failures["n"] < 2:  # the first two automatic flushes fail
+            failures["n"] += 1
+            raise MemoryError("no room right now")
+        real(self)
+
+    monkeypatch.setattr(recorder_module.Recorder, "flush", flaky)
+    with pytest.warns(al.AgentlabWarning, match="stay buffered"):
+        sim = al.simulate_sync(_runner(), calls=2, recorder=rec)
+    assert len(rec.events) == len(sim.events)  # nothing dropped, the recorder kept
