@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..hooks import FrameworkHooks, HookRegistry, Scope
+from .pipeline import Pipeline
 from .session import Session
 from .tools import as_tools
 
@@ -46,7 +47,8 @@ class AgentRunner:
         self.tools = as_tools(tools)  # @al.tool functions the agent may call, by name
         self.recorders: list = []  # Recorder.attach(runner): record every call
         self.agent_id = agent_id
-        self.pipeline = pipeline
+        # the unpod document's first line gives no pipeline: the default simulated cascade
+        self.pipeline = Pipeline() if pipeline is None else pipeline
         self.hook_registry = HookRegistry(Scope.RUNNER, "AgentRunner")
         # framework hooks registered here apply to every call's session
         self.hooks = FrameworkHooks()

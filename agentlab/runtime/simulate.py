@@ -291,9 +291,6 @@ def distinct_sessions(todo: list[_Call], recorders: list) -> list[_Call]:
 def _check(runner: Any, calls: int | None, repeats: int, concurrency: int) -> None:
     if not isinstance(runner, AgentRunner):
         raise ConfigError(f"simulate() takes an al.AgentRunner, got {type(runner).__name__}.")
-    if runner.pipeline is None:
-        raise ConfigError("the runner has no pipeline: pass pipeline=al.Pipeline(...) to "
-                          "al.AgentRunner.")
     for name, value in (("calls", calls), ("repeats", repeats), ("concurrency", concurrency)):
         if (value is not None or name == "repeats") and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 1):
