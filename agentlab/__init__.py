@@ -36,7 +36,7 @@ from .runtime import (
     simulate_sync,
 )
 from .runtime.tools import Tool, tool
-from .scenarios import Scenario
+from .scenarios import CallSetup, Outbound, Scenario
 
 __version__ = "0.1.0"
 
@@ -46,7 +46,8 @@ __all__ = [
     "HookSignatureError", "Pipeline", "Session", "ToolError", "UnknownHookError", "__version__",
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
     "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",
-    "Scenario", "Tool", "tool", "Recorder", "Store", "analysis", "plot", "Config",
+    "CallSetup", "Outbound", "Scenario", "Tool", "tool", "Recorder", "Store", "analysis",
+    "plot", "Config",
     "Experiment", "widgets", "live",
 ]
 

@@ -48,13 +48,15 @@ class LiveResult:
 
 async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
                    recorder: Any = None, stack: LiveStack | None = None, seed: int = 0,
-                   max_call_s: float = 600.0) -> LiveResult:
+                   max_call_s: float = 600.0, call: Any = None) -> LiveResult:
     """Run one live call of ``caller`` (an :class:`AudioFileCaller`, a
     :class:`ScenarioCaller` or a ``MicrophoneCaller``) through ``runner`` on the running
     loop's real clock.
 
-    ``realtime=False`` feeds the caller's audio and plays the agent's as fast as the models
-    allow (for tests and batch runs); the events and tables have the same shape.
+    ``call=al.Outbound(number, answer=...)`` places it as an outbound call (rings first;
+    the agent speaks first). ``realtime=False`` feeds the caller's audio and plays the
+    agent's as fast as the models allow (for tests and batch runs); the events and tables
+    have the same shape.
     """
     from ..runtime.caller import CallPlan
     from ..runtime.simulate import (
@@ -63,6 +65,7 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
         _run_call,
         check_run,
         distinct_sessions,
+        placed_calls,
         profile_resolver,
         recorders_of,
     )
@@ -77,10 +80,10 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
                     tools=getattr(caller, "tools", {}),
                     scenario_id=getattr(caller, "scenario_id", "live"))
     recorders = recorders_of(runner, recorder)
-    call, = distinct_sessions([_Call(0, plan, profile_resolver(runner, None)(plan),
-                                      prefix="live:")], recorders)
+    todo = [_Call(0, plan, profile_resolver(runner, None)(plan), prefix="live:")]
+    placed, = distinct_sessions(todo if call is None else placed_calls(todo, call), recorders)
     sink: list = []
-    result = await _run_call(runner, call, seed, False, max_call_s, 5.0, sink, recorders,
+    result = await _run_call(runner, placed, seed, False, max_call_s, 5.0, sink, recorders,
                              live_conversation(stack, realtime))
     for rec in recorders:
         rec.flush()

@@ -31,6 +31,8 @@ async def play_call(runner: AgentRunner, ctx: CallContext, conv: Any, strict: bo
     entry = finished = reported = None
     try:
         await bus.fire("runner.call_start", ctx)
+        if not await _answered(conv, ctx):  # an outbound call nobody picked up
+            return await _finish(bus, strict, None)
         entry = asyncio.ensure_future(runner.entrypoint(ctx))
         finished = asyncio.ensure_future(conv.finished.wait())
         why = await bounded_wait({entry, finished}, max_call_s)
@@ -77,11 +79,33 @@ async def play_call(runner: AgentRunner, ctx: CallContext, conv: Any, strict: bo
     late = _entry_error(entry)  # raised after its session had ended
     if late is not None and late is not reported and late is not bus.strict_error:
         await bus.emit_error("entrypoint", late, severity="fatal")
+    await _finish(bus, strict, entry)
+
+
+async def _finish(bus: Any, strict: bool, entry: asyncio.Future | None) -> None:
     await bus.drain()
     if strict:
         failure = bus.strict_error or _entry_error(entry)
         if failure is not None:
             raise failure
+
+
+async def _answered(conv: Any, ctx: CallContext) -> bool:
+    """An outbound call rings first (on the session clock). Busy ends it at once, no
+    answer after ``no_answer_ms``: the entrypoint never runs, the session is closed with
+    that reason. Answered by a person or by voicemail, the call goes on; the entrypoint
+    sees which in ``ctx.answered_by``."""
+    setup = conv.plan.call
+    if setup.direction != "outbound":
+        return True
+    wait = {"busy": 0.0, "no_answer": setup.no_answer_ms}.get(setup.answer, setup.ring_ms)
+    await asyncio.sleep(wait / 1000.0)
+    if setup.answer in ("busy", "no_answer"):
+        ctx.answered_by = None
+        await conv.close_unstarted(setup.answer, "ended")
+        return False
+    ctx.answered_by = "voicemail" if setup.answer == "voicemail" else "human"
+    return True
 
 
 def _entry_error(entry: asyncio.Future | None) -> BaseException | None:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..scenarios.model import AgentBehaviour, Persona, Scenario, SimulatedTool, ToolStep
+from ..scenarios.model import AgentBehaviour, CallSetup, Persona, Scenario, SimulatedTool, ToolStep
 
 # When the script runs out and the agent asked something, the caller answers from these
 # rules (after the persona's own): first matching pattern wins.
@@ -65,6 +65,7 @@ class CallPlan:
     agent: AgentBehaviour = field(default_factory=AgentBehaviour)
     scenario_id: str = ""
     profile: str | None = None
+    call: CallSetup = field(default_factory=CallSetup)  # inbound, or outbound and its answer
     # an interactive caller (the notebook console): awaited for each turn after the
     # scripted ones; None ends the call
     next_turn: Callable[[], Awaitable[CallerTurn | None]] | None = None
@@ -79,7 +80,7 @@ class CallPlan:
             turns.append(CallerTurn(t.user, pause, t.barge_in_ms, p.words_per_s, t.agent,
                                     t.tool_calls, t.action))
         return cls(turns, p, scenario.greeting, dict(scenario.tools), scenario.agent,
-                   scenario.id, scenario.profile)
+                   scenario.id, scenario.profile, scenario.call)
 
     def follow_up(self, agent_text: str) -> str | None:
         """The caller's answer to the agent's last words, or None if nothing was asked."""

@@ -270,11 +270,16 @@ class Conversation:
             camera = getattr(self.session.pipeline, "vision", None)
             if camera is not None:
                 video = asyncio.ensure_future(self.watch(camera))
-            if self.plan.greeting:
-                await self.session.say(self.plan.greeting)
-            await self.play_script()
-            await self.sleep(500.0)  # the caller listens to the end, then hangs up
-            self.end("hangup")
+            greeting = self.plan.greeting or self._outbound_opening(ctx)
+            if greeting:
+                await self.session.say(greeting)
+            if ctx.answered_by == "voicemail":  # the message is left; nobody answers
+                await self.sleep(500.0)
+                self.end("voicemail")
+            else:
+                await self.play_script()
+                await self.sleep(500.0)  # the caller listens to the end, then hangs up
+                self.end("hangup")
         except CallEnded:
             pass
         except asyncio.CancelledError:
@@ -289,6 +294,15 @@ class Conversation:
         if video is not None:
             await asyncio.gather(video, return_exceptions=True)
         await self._emit_end()
+
+    def _outbound_opening(self, ctx: Any) -> str | None:
+        """On an outbound call the agent speaks first (the scenario's greeting, or this)."""
+        if getattr(ctx, "direction", "inbound") != "outbound":
+            return None
+        if ctx.answered_by == "voicemail":
+            return (f"Hello, this is {ctx.agent_id} calling. Please call us back when you "
+                    f"can. Thank you.")
+        return f"Hi, this is {ctx.agent_id} calling. Is now a good time?"
 
     async def fail(self, component: str, err: BaseException) -> None:
         """End the call as ``failed`` because ``err`` happened in ``component``; the error

@@ -21,8 +21,11 @@ class CallContext:
     session_id: str
     agent_id: str
     user_number: str = ""
-    direction: str = "inbound"
+    direction: str = "inbound"   # "outbound" when the agent placed the call
     session: Session = field(default=None, repr=False)  # type: ignore[assignment]
+    # outbound calls: "human" or "voicemail" once answered (None: not answered); inbound:
+    # the caller rang, so "human"
+    answered_by: str | None = "human"
 
 
 class AgentRunner:

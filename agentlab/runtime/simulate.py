@@ -17,7 +17,7 @@ from .. import events as ev
 from ..clock import run_in_thread, run_virtual
 from ..components import LLM, STT, TTS, Profile, load_profile
 from ..errors import AgentlabError, ConfigError
-from ..scenarios.model import Persona, Scenario
+from ..scenarios.model import CallSetup, Persona, Scenario
 from .call_lifecycle import play_call
 from .caller import CallerTurn, CallPlan
 from .conversation import Conversation
@@ -96,9 +96,11 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
     rng = np.random.default_rng([seed, index])
     session = Session(session_id=f"{call.prefix}{runner.agent_id}-{seed}-{index}",
                       pipeline=pipeline, strict=strict)
+    setup = call.plan.call
     ctx = CallContext(call_id=f"call-{seed}-{index}", session_id=session.session_id,
-                      agent_id=runner.agent_id, user_number=f"+1555{index:07d}",
-                      session=session)
+                      agent_id=runner.agent_id,
+                      user_number=setup.user_number or f"+1555{index:07d}",
+                      direction=setup.direction, session=session)
     clock_start_us = loop.time_us() if hasattr(loop, "time_us") else None
     clock_ms = _call_clock_ms(loop, clock_start_us)
     bus = session.make_bus(context=ctx, extra=[runner.hook_registry, runner.hooks],
@@ -199,21 +201,33 @@ def _script_for(script: Any) -> list[CallerTurn]:
 
 
 def _plan_calls(runner: AgentRunner, script: Any, scenarios: Any, calls: int | None,
-                repeats: int, profile: Any) -> list[_Call]:
+                repeats: int, profile: Any, call: Any = None) -> list[_Call]:
     """The calls to run, in order: each scenario ``repeats`` times, or ``calls`` copies of
     one script. The profile is the one asked for, else the scenario's, else the
-    pipeline's, else the default."""
+    pipeline's, else the default. ``call`` (a CallSetup, or one per call) places them
+    (outbound, the number dialled, the answer) instead of the scenarios' own."""
     profile_for = profile_resolver(runner, profile)
     if scenarios is None:
         # a plain script is played as written: no improvised follow-up answers
         plan = CallPlan(_script_for(script), Persona(max_follow_ups=0))
-        return [_Call(i, plan, profile_for(plan)) for i in range(1 if calls is None else calls)]
-    if script is not None or calls is not None:
-        raise ConfigError("give either script= (with calls=) or scenarios= (with repeats=), "
-                          "not both.")
-    plans = [CallPlan.from_scenario(s) for s in _scenarios(scenarios)]
-    return [_Call(i * repeats + r, plan, profile_for(plan), r)
-            for i, plan in enumerate(plans) for r in range(repeats)]
+        todo = [_Call(i, plan, profile_for(plan)) for i in range(1 if calls is None else calls)]
+    else:
+        if script is not None or calls is not None:
+            raise ConfigError("give either script= (with calls=) or scenarios= (with "
+                              "repeats=), not both.")
+        plans = [CallPlan.from_scenario(s) for s in _scenarios(scenarios)]
+        todo = [_Call(i * repeats + r, plan, profile_for(plan), r)
+                for i, plan in enumerate(plans) for r in range(repeats)]
+    return todo if call is None else placed_calls(todo, call)
+
+
+def placed_calls(todo: list[_Call], call: Any) -> list[_Call]:
+    setups = list(call) if isinstance(call, (list, tuple)) else [call] * len(todo)
+    if len(setups) != len(todo) or not all(isinstance(c, CallSetup) for c in setups):
+        raise ConfigError(f"call= takes an al.Outbound(...) / al.CallSetup for every call, "
+                          f"or a list of {len(todo)} (one per call), got {call!r}.")
+    return [replace(c, plan=replace(c.plan, call=setup))
+            for c, setup in zip(todo, setups, strict=True)]
 
 
 def profile_resolver(runner: AgentRunner, profile: Any):
@@ -328,6 +342,9 @@ _DOC = """Simulate calls through ``runner`` on virtual time.
         real I/O. Results do not depend on it.
     recorder: an ``al.Recorder`` that records every event into tables (recorders
         attached to the runner record too).
+    call: how the calls are placed: ``al.Outbound("+15551234567", answer="voicemail")``
+        (answered, no_answer, busy, voicemail; ``ring_ms``), or a list with one per call.
+        Default: each scenario's ``call:`` block, else inbound.
     """
 
 
@@ -335,7 +352,7 @@ def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *,
                   scenarios: Any = None, calls: int | None = None, repeats: int = 1,
                   seed: int = 0, profile: Any = None, strict: bool = False,
                   max_call_s: float = 1800.0, grace_s: float = 5.0,
-                  concurrency: int = 1, recorder: Any = None) -> Simulation:
+                  concurrency: int = 1, recorder: Any = None, call: Any = None) -> Simulation:
     """For scripts and tests; in a notebook use ``await al.simulate(...)``.
 
     Example
@@ -349,7 +366,7 @@ def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *,
     """
     _check(runner, calls, repeats, concurrency)
     check_run(seed, max_call_s, grace_s)
-    todo = _plan_calls(runner, script, scenarios, calls, repeats, profile)
+    todo = _plan_calls(runner, script, scenarios, calls, repeats, profile, call)
     if _loop_running():
         raise AgentlabError("simulate_sync() cannot run inside a running event loop (a "
                             "notebook cell): use `await al.simulate(...)` there.")
@@ -370,12 +387,12 @@ async def simulate(runner: AgentRunner, script: Iterable | None = None, *,
                    scenarios: Any = None, calls: int | None = None, repeats: int = 1,
                    seed: int = 0, profile: Any = None, strict: bool = False,
                    max_call_s: float = 1800.0, grace_s: float = 5.0,
-                   concurrency: int = 1, recorder: Any = None) -> Simulation:
+                   concurrency: int = 1, recorder: Any = None, call: Any = None) -> Simulation:
     """``await al.simulate(...)`` from a running loop (Jupyter): the virtual loop runs in a
     worker thread; cancelling the cell stops it promptly."""
     _check(runner, calls, repeats, concurrency)
     check_run(seed, max_call_s, grace_s)
-    todo = _plan_calls(runner, script, scenarios, calls, repeats, profile)
+    todo = _plan_calls(runner, script, scenarios, calls, repeats, profile, call)
     return await run_in_thread(lambda: _simulate(runner, todo, seed, strict, max_call_s,
                                                  grace_s, concurrency, recorder))
 

@@ -1,7 +1,8 @@
 """Scenarios: realistic calls to play against an agent (format, loader, importers)."""
 
 from .loader import list_datasets, load, load_file
-from .model import Persona, Scenario, SimulatedTool, ToolStep, Turn
+from .model import CallSetup, Outbound, Persona, Scenario, SimulatedTool, ToolStep, Turn
 
-__all__ = ["Persona", "Scenario", "SimulatedTool", "ToolStep", "Turn", "list_datasets",
+__all__ = ["CallSetup", "Outbound", "Persona", "Scenario", "SimulatedTool", "ToolStep", "Turn",
+           "list_datasets",
            "load", "load_file"]

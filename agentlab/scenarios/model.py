@@ -116,6 +116,49 @@ class Expected:
     events: tuple[str, ...] = ()
 
 
+ANSWERS = ("answered", "no_answer", "busy", "voicemail")
+
+
+@dataclass(frozen=True)
+class CallSetup:
+    """How the call is placed. Inbound (the default): the caller rang the agent. Outbound:
+    the agent dialled ``user_number``; it rings ``ring_ms``, then is ``answered`` (the
+    agent speaks first), goes to ``voicemail`` (the agent speaks, nobody answers), rings
+    out after ``no_answer_ms`` (``no_answer``) or is ``busy`` at once."""
+
+    direction: str = "inbound"
+    user_number: str | None = None  # None: a made-up number per call
+    ring_ms: float = 0.0
+    answer: str = "answered"
+    no_answer_ms: float = 30_000.0
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("inbound", "outbound"):
+            raise ConfigError(f"call direction {self.direction!r}: use 'inbound' or "
+                              f"'outbound'.")
+        if self.answer not in ANSWERS:
+            raise ConfigError(f"call answer {self.answer!r}: use one of "
+                              f"{', '.join(ANSWERS)}.")
+        if self.direction == "inbound" and self.answer != "answered":
+            raise ConfigError(f"call answer {self.answer!r} is for outbound calls; set "
+                              f"direction='outbound' (al.Outbound(number, answer=...)).")
+        if self.user_number is not None and not isinstance(self.user_number, str):
+            raise ConfigError(f"user_number must be a str like '+15551234567', got "
+                              f"{self.user_number!r}.")
+        for name in ("ring_ms", "no_answer_ms"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or \
+                    not math.isfinite(value) or value < 0:
+                raise ConfigError(f"{name} must be a finite number of ms >= 0, got "
+                                  f"{value!r}.")
+
+
+def Outbound(user_number: str, answer: str = "answered", ring_ms: float = 4000.0,
+             no_answer_ms: float = 30_000.0) -> CallSetup:
+    """An outbound call to ``user_number`` (``simulate(..., call=al.Outbound(...))``)."""
+    return CallSetup("outbound", user_number, ring_ms, answer, no_answer_ms)
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A validated scenario (see the module docstring for the format)."""
@@ -132,6 +175,7 @@ class Scenario:
     profile: str | None = None
     source: str = ""
     license: str = ""
+    call: CallSetup = field(default_factory=CallSetup)
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "scenario") -> Scenario:
@@ -223,7 +267,7 @@ class _Reader:
 
 def _parse_scenario(r: _Reader) -> Scenario:
     r.only("id", "description", "goal", "persona", "greeting", "tools", "turns", "agent",
-           "expected", "profile", "source", "license")
+           "expected", "profile", "source", "license", "call")
     tools = {}
     for name, spec in r.mapping("tools").items():
         t = r.child(f"tools.{name}", spec)
@@ -239,7 +283,20 @@ def _parse_scenario(r: _Reader) -> Scenario:
         greeting=r.text("greeting"), tools=tools,
         agent=_parse_agent(r.child("agent", r.mapping("agent"))),
         expected=_parse_expected(r.child("expected", r.mapping("expected"))),
-        profile=r.text("profile"), source=r.text("source", ""), license=r.text("license", ""))
+        profile=r.text("profile"), source=r.text("source", ""), license=r.text("license", ""),
+        call=_parse_call(r.child("call", r.mapping("call"))))
+
+
+def _parse_call(r: _Reader) -> CallSetup:
+    r.only("direction", "user_number", "ring_ms", "answer", "no_answer_ms")
+    direction = r.text("direction", "inbound")
+    outbound = direction == "outbound"
+    try:
+        return CallSetup(direction, r.text("user_number"),
+                         r.number("ring_ms", 4000.0 if outbound else 0.0),
+                         r.text("answer", "answered"), r.number("no_answer_ms", 30_000.0))
+    except ConfigError as err:
+        raise ConfigError(f"{r.where}: field 'call': {err}") from None
 
 
 def _parse_persona(r: _Reader) -> Persona:

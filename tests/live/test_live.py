@@ -490,3 +490,17 @@ def test_integer_pcm_of_every_width_is_scaled_and_bad_audio_refused():
         live.to_mono16k(x, 16000.5)
     with pytest.raises(al.ConfigError, match="2 files but 1 texts"):
         live.AudioFileCaller([DATA / FILES[0], DATA / FILES[1]], texts=["one"]).turns()
+
+
+def test_a_live_outbound_call_rings_and_the_agent_speaks_first():
+    rec = al.Recorder()
+    res = live.run_live_sync(runner(), live.AudioFileCaller([DATA / FILES[4]]),
+                             realtime=False, recorder=rec,
+                             call=al.Outbound("+15550002222", ring_ms=300))
+    s = rec.sessions.iloc[0]
+    assert (s.direction, s.user_id) == ("outbound", "+15550002222")
+    ev = rec.events
+    assert ev[ev.event == "session_start"].t_ms.iloc[0] >= 300
+    first = ev[ev.event.isin(["agent_speech_start", "user_speech_start"])].event.iloc[0]
+    assert first == "agent_speech_start" and "calling" in res.calls[0].spoken[0]
+    assert len(rec.turns) == 1
