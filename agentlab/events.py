@@ -25,7 +25,7 @@ __all__ = [
     "SttFinal", "UserTurn", "LlmRequest", "LlmFirstToken", "LlmResponse", "ToolCall",
     "ToolResult", "TtsRequest", "TtsFirstAudio", "AgentSpeechStart", "AgentTurn",
     "AgentSpeechEnd", "Interruption", "TurnEnd", "Silence", "AgentTransfer",
-    "SubagentStep", "MemoryExtraction", "Error", "HookCall",
+    "SubagentStep", "MemoryExtraction", "Recording", "Error", "HookCall",
 ]
 
 
@@ -230,6 +230,11 @@ class MemoryExtraction(Event):
     user_id: str = ""
     facts_extracted: int = 0
     duration_ms: float = 0.0
+
+
+@_event("recording")
+class Recording(Event):
+    state: str = "started"          # started | paused | resumed | stopped
 
 
 @_event("error")

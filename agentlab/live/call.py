@@ -141,7 +141,8 @@ class LiveConversation(Conversation):
         while True:
             chunk = line[i:i + step]
             i += step
-            self.audio.user.append((self.now(), chunk))
+            if self.session.recording:  # recording controls decide what is kept
+                self.audio.user.append((self.now(), chunk))
             # paced on the clock: the VAD's own time must not add up
             await self.sleep(t0 + 1000.0 * i / SAMPLE_RATE - self.now())
             heard = line[:i]
@@ -308,7 +309,8 @@ class LiveConversation(Conversation):
                 await bus.emit(ev.TtsFirstAudio)
                 await bus.emit(ev.AgentSpeechStart, source)
             at = max(playhead, self.now())
-            self.audio.agent.append((at, x))
+            if self.session.recording:
+                self.audio.agent.append((at, x))
             playhead = at + 1000.0 * len(x) / SAMPLE_RATE
         if started:
             await self.sleep(playhead - self.now())  # the caller hears it all

@@ -24,7 +24,7 @@ from .schema import POOL
 
 KEYS = ["session_id", "turn_id"]
 _NAME_FIELDS = ("tool_name", "hook", "component", "subagent_name", "to_agent", "reason",
-                "source")
+                "source", "state")
 _VALUE_FIELDS = ("duration_ms", "total_e2e_ms", "reconnect_ms", "seconds")
 _INSTANTS = ("user_speech_start", "user_speech_end", "stt_final", "user_turn", "llm_request",
              "llm_first_token", "tts_request", "tts_first_audio", "agent_speech_start",
@@ -224,8 +224,47 @@ def build_turns(rec: Any) -> pd.DataFrame:
         base[metric] = base[f"t_{later}_ms"] - base[f"t_{earlier}_ms"]
     base = base.drop(columns=[f"t_{n}_ms" for n in _INSTANTS if n not in
                               ("user_speech_end", "agent_speech_start")])
+    base = base.merge(_recorded_turns(rec), on=KEYS, how="left")
+    base["recorded"] = base["recorded"].astype("boolean").fillna(True).astype(bool)
     base = base.sort_values(KEYS, kind="stable", key=_session_order(rec))
     return _labelled(rec, base)
+
+
+_RECORDING_ON = ("started", "resumed")
+
+
+def _recorded_turns(rec: Any) -> pd.DataFrame:
+    """Per turn: whether the call was being recorded when the caller's turn was taken
+    (a call is recorded from its start; ``recording`` events change that)."""
+    turns = _frame(rec, "user_turn", [*KEYS, "row"]).drop_duplicates(KEYS)
+    marks = _frame(rec, "recording", ["session_id", "row", "state"])
+    if marks.empty or turns.empty:
+        return turns.assign(recorded=True)[[*KEYS, "recorded"]]
+    turns["session_id"] = turns["session_id"].astype(str)
+    marks["session_id"] = marks["session_id"].astype(str)
+    last = pd.merge_asof(turns.sort_values("row"), marks.sort_values("row"), on="row",
+                         by="session_id", direction="backward")
+    last["recorded"] = last["state"].isna() | last["state"].isin(_RECORDING_ON)
+    return last[[*KEYS, "recorded"]]
+
+
+def _recorded_ms(rec: Any, sessions: pd.DataFrame) -> pd.Series:
+    """Per session: how long the call was recorded, from its start to its end."""
+    marks = _frame(rec, "recording", ["session_id", "t_ms", "state"])
+    by_session = {sid: list(zip(m["t_ms"], m["state"], strict=True))
+                  for sid, m in marks.groupby(marks["session_id"].astype(str), sort=False)}
+    out = []
+    for sid, start, length in zip(sessions["session_id"].astype(str),
+                                  sessions["t_start_ms"], sessions["duration_ms"], strict=True):
+        end = length if pd.notna(length) else start
+        on_since, total = start, 0.0
+        for t, state in by_session.get(sid, ()):
+            if state in _RECORDING_ON and on_since is None:
+                on_since = t
+            elif state not in _RECORDING_ON and on_since is not None:
+                total, on_since = total + t - on_since, None
+        out.append(total + (end - on_since if on_since is not None else 0.0))
+    return pd.Series(out, index=sessions.index, dtype=float)
 
 
 def _session_order(rec: Any):
@@ -276,6 +315,7 @@ def build_sessions(rec: Any) -> pd.DataFrame:
     df = start.merge(end, on="session_id", how="left")
     turns = rec.table("user_turn")["session_id"].to_pandas().value_counts()
     df["turns"] = df["session_id"].map(turns).fillna(0).astype(int)
+    df["recorded_ms"] = _recorded_ms(rec, df)
     for col in ("agent_id", "direction", "reason", "final_state"):
         df[col] = df[col].astype("category")
     return _labelled(rec, df)

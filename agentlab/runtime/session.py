@@ -37,6 +37,7 @@ class Session:
         self.pipeline = pipeline
         self.strict = strict
         self.data: dict[str, Any] = {}
+        self._recording_state = "started"  # a call is recorded from its start
         self.hook_registry = HookRegistry(Scope.SESSION, "Session")
         self.hooks = FrameworkHooks()
         if hooks is not None:
@@ -90,6 +91,38 @@ class Session:
     async def end(self, reason: str = "ended") -> None:
         """End the call; the session loop exits and ``call_end`` hooks fire."""
         self._conv("end()").end(reason)
+
+    # -- recording controls: the call is recorded from its start; these change that ----
+    async def pause_recording(self) -> None:
+        """Stop keeping the call's audio until :meth:`resume_recording` (e.g. while the
+        caller reads out a card number). A ``recording`` event marks the instant."""
+        await self._set_recording("paused", allowed=("started", "resumed"))
+
+    async def resume_recording(self) -> None:
+        await self._set_recording("resumed", allowed=("paused",))
+
+    async def stop_recording(self) -> None:
+        """Keep no more audio of this call (until :meth:`start_recording`)."""
+        await self._set_recording("stopped", allowed=("started", "resumed", "paused"))
+
+    async def start_recording(self) -> None:
+        await self._set_recording("started", allowed=("stopped",))
+
+    @property
+    def recording(self) -> bool:
+        """Whether the call's audio is being kept now."""
+        return self._recording_state in ("started", "resumed")
+
+    async def _set_recording(self, state: str, allowed: tuple[str, ...]) -> None:
+        conv = self._conv(f"{state} recording")
+        if self._recording_state == state or conv.ending:
+            return  # already so, or the call is over: nothing changes
+        if self._recording_state not in allowed:
+            raise ConfigError(f"cannot {_VERB[state]} the recording: it is "
+                              f"{self._recording_state}; "
+                              f"{_RECORDING_HINT[self._recording_state]}.")
+        self._recording_state = state
+        await self.bus.emit(ev.Recording, state)
 
     async def transfer_to_human(self, queue: str = "default") -> None:
         """Hand the caller to a human queue; the call ends with reason ``transfer_human``."""
@@ -159,3 +192,10 @@ class SessionMetrics:
         p50, p95 = (np.percentile(totals, [50, 95]) if totals.size else (np.nan, np.nan))
         return LiveMetrics(conv.turn_count, conv.tokens_in, conv.tokens_out,
                            self._session.bus.now_ms(), float(p50), float(p95))
+
+
+_VERB = {"paused": "pause", "resumed": "resume", "stopped": "stop", "started": "start"}
+_RECORDING_HINT = {"started": "pause_recording() or stop_recording() it",
+                   "resumed": "pause_recording() or stop_recording() it",
+                   "paused": "resume_recording() or stop_recording() it",
+                   "stopped": "start_recording() begins it again"}

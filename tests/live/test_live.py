@@ -504,3 +504,22 @@ def test_a_live_outbound_call_rings_and_the_agent_speaks_first():
     first = ev[ev.event.isin(["agent_speech_start", "user_speech_start"])].event.iloc[0]
     assert first == "agent_speech_start" and "calling" in res.calls[0].spoken[0]
     assert len(rec.turns) == 1
+
+
+def test_recording_controls_decide_what_audio_a_live_call_keeps():
+    async def handle_call(ctx):
+        @ctx.session.on("agent_turn")
+        async def pause_after_the_first_reply(text):
+            if ctx.session.recording:
+                await ctx.session.pause_recording()
+        await ctx.session.run()
+
+    caller = live.AudioFileCaller([DATA / FILES[0], DATA / FILES[1]])
+    kept = live.run_live_sync(al.AgentRunner(entrypoint=handle_call), caller,
+                              realtime=False).audio[0]
+    full = live.run_live_sync(runner(), caller, realtime=False).audio[0]
+    seconds = {name: sum(len(a) for _, a in audio.user) / 16000
+               for name, audio in (("kept", kept), ("full", full))}
+    second_file = len(live.load_audio(DATA / FILES[1])) / 16000
+    assert seconds["kept"] < seconds["full"] - second_file + 0.5
+    assert sum(len(a) for _, a in kept.agent) < sum(len(a) for _, a in full.agent)
