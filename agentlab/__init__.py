@@ -26,9 +26,12 @@ from .experiment import Config, Experiment
 from .hooks import FrameworkHooks, HookPayload, hook_table, run_stt, run_tts
 from .recorder import Recorder, Store
 from .runtime import (
+    Agent,
     AgentRunner,
+    AgentSession,
     CallContext,
     DialogMachine,
+    JobContext,
     Pipeline,
     Session,
     Simulation,
@@ -41,14 +44,15 @@ from .scenarios import CallSetup, Outbound, Scenario
 __version__ = "0.1.0"
 
 __all__ = [
-    "AgentRunner", "AgentlabError", "AgentlabWarning", "CallContext", "ConfigError",
+    "Agent", "AgentRunner", "AgentSession", "JobContext", "AgentlabError", "AgentlabWarning",
+    "CallContext", "ConfigError",
     "FrameworkHooks", "HookError", "HookPayload", "HookReplacedWarning",
     "HookSignatureError", "Pipeline", "Session", "ToolError", "UnknownHookError", "__version__",
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
     "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",
     "CallSetup", "Outbound", "Scenario", "Tool", "tool", "Recorder", "Store", "analysis",
     "plot", "Config",
-    "Experiment", "widgets", "live",
+    "Experiment", "widgets", "live", "plugins",
 ]
 
 # Imported on first use: they pull in pandas and matplotlib, which plain

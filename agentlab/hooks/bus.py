@@ -128,6 +128,16 @@ class HookBus:
         self._flat: dict[str, tuple[HandlerEntry, ...]] = {}
         self.rebuild()
 
+    def add_registry(self, registry: HookRegistry) -> None:
+        """Fire ``registry``'s hooks too from now on (a pipeline the entrypoint built)."""
+        if registry in self._registries:
+            return
+        self._registries.append(registry)
+        for spec, entries in registry:
+            self._by_key.setdefault(spec.key, []).append(entries)
+        registry.attach(self)
+        self.rebuild()
+
     def rebuild(self) -> None:
         """Flatten the enabled handlers per hook and per event. The registries call this
         on every change (registration is rare, dispatch is hot), possibly from another

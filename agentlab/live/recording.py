@@ -9,6 +9,8 @@ import numpy as np
 
 from .audio import SAMPLE_RATE
 
+SLACK_MS = 2 * 512 / SAMPLE_RATE * 1000  # two of librosa.effects.split's hops
+
 
 @dataclass
 class CallAudio:
@@ -44,8 +46,9 @@ class CallAudio:
         rows = []
         for _, t in turns.dropna(subset=["total_e2e_ms"]).iterrows():
             start = t["t_agent_speech_start_ms"]
-            heard_end = max((e for s, e in u if e <= start + 1), default=np.nan)
-            onset = min((s for s, e in a if s >= start - 1), default=np.nan)
+            # librosa's frames (hop 512 samples, 32 ms) place an edge up to a frame early
+            heard_end = max((e for s, e in u if e <= start + SLACK_MS), default=np.nan)
+            onset = min((s for s, e in a if s >= start - SLACK_MS), default=np.nan)
             perceived = onset - heard_end
             rows.append({"turn_id": t["turn_id"], "perceived_ms": perceived,
                          "total_e2e_ms": t["total_e2e_ms"],

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import bounded_wait
+from .agent_session import CURRENT_CALL
 from .runner import AgentRunner, CallContext
 
 _AGENTLAB = str(Path(__file__).parents[1])
@@ -33,7 +34,11 @@ async def play_call(runner: AgentRunner, ctx: CallContext, conv: Any, strict: bo
         await bus.fire("runner.call_start", ctx)
         if not await _answered(conv, ctx):  # an outbound call nobody picked up
             return await _finish(bus, strict, None)
-        entry = asyncio.ensure_future(runner.entrypoint(ctx))
+        token = CURRENT_CALL.set(ctx)  # the entrypoint's task sees its call
+        try:
+            entry = asyncio.ensure_future(runner.entrypoint(ctx))
+        finally:
+            CURRENT_CALL.reset(token)
         finished = asyncio.ensure_future(conv.finished.wait())
         why = await bounded_wait({entry, finished}, max_call_s)
         if entry.done() and not finished.done():

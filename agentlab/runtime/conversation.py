@@ -33,6 +33,7 @@ from .. import events as ev
 from ..clock import YIELD_EVERY
 from ..components import LLM, STT, TTS, Profile, VideoFrame
 from ..errors import AgentlabError
+from ..plugins import simulated
 from .caller import CallerTurn, CallPlan
 from .ending import ENDED, CallEnded
 from .reply_plan import plan_reply, wake_at
@@ -123,6 +124,7 @@ class Conversation:
     ending: str | None = None
     final_state: str = "ended"
     started: bool = False  # the session loop ran (or the call was closed without it)
+    instructions: str = ""  # the agent's system prompt (VideoSDK Agent(instructions=...))
     task: asyncio.Task | None = None  # the task running the session loop, while it runs
     stopping: bool = False  # stop() cancelled that task
     _waiters: set = field(default_factory=set)  # every task's pending sleep, for end()
@@ -614,7 +616,23 @@ class Conversation:
     def _usage(self, transcript: str, reply: str) -> tuple[int, int]:
         llm = self.llm
         tokens_in = llm.prompt_tokens_per_turn * (self.turn_count + 1) + llm.tokens(transcript)
+        if self.instructions:  # the agent's system prompt goes with every request
+            tokens_in += llm.tokens(self.instructions)
         return tokens_in, llm.tokens(reply)
+
+    def use_pipeline(self, pipeline: Any, profile: Profile, instructions: str) -> None:
+        """Serve the rest of the call with ``pipeline``'s components and ``profile`` (an
+        ``AgentSession`` started in the entrypoint brings its own), and ``instructions``
+        as the LLM's system prompt."""
+        self.stt = simulated(pipeline.stt, STT)
+        self.llm = simulated(pipeline.llm, LLM)
+        self.tts = simulated(pipeline.tts, TTS)
+        self.vad_silence_ms = getattr(getattr(pipeline, "vad", None), "silence_ms", None)
+        self.endpointing_ms = getattr(getattr(pipeline, "turn_detector", None), "delay_ms",
+                                      None)
+        self.profile = profile
+        self.draw = profile.sampler(self.rng).draw
+        self.instructions = instructions
 
     def _count_turn(self, tokens_in: int, tokens_out: int) -> None:
         self.turn_count += 1

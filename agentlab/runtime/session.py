@@ -92,6 +92,21 @@ class Session:
         """End the call; the session loop exits and ``call_end`` hooks fire."""
         self._conv("end()").end(reason)
 
+    def use_pipeline(self, pipeline: Any, instructions: str = "") -> None:
+        """Serve the rest of this call with ``pipeline``: its hooks, its components and
+        their latency stages (agentlab.plugins), ``instructions`` as the system prompt."""
+        from ..plugins import compose_profile, pipeline_components
+
+        conv = self._conv("use_pipeline()")
+        if pipeline is not self.pipeline:
+            self.pipeline = pipeline
+            self.bus.add_registry(pipeline.hook_registry)
+        llm = getattr(pipeline, "llm", None)
+        if instructions and hasattr(llm, "system"):  # a live OpenAI-compatible client
+            llm.system = instructions
+        conv.use_pipeline(pipeline, compose_profile(conv.profile, pipeline_components(
+            pipeline)), instructions)
+
     # -- recording controls: the call is recorded from its start; these change that ----
     async def pause_recording(self) -> None:
         """Stop keeping the call's audio until :meth:`resume_recording` (e.g. while the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import inspect
 import traceback
 from collections import Counter
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from .. import events as ev
 from ..clock import run_in_thread, run_virtual
 from ..components import LLM, STT, TTS, Profile, load_profile
 from ..errors import AgentlabError, ConfigError
+from ..plugins import compose_profile, pipeline_components, simulated
 from ..scenarios.model import CallSetup, Persona, Scenario
 from .call_lifecycle import play_call
 from .caller import CallerTurn, CallPlan
@@ -113,9 +115,9 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
         bus.subscribe(rec)
     conv = (conversation or Conversation)(
         session, call.plan, call.profile, rng,
-        stt=_simulated(pipeline.stt, STT),
-        llm=_simulated(pipeline.llm, LLM),
-        tts=_simulated(pipeline.tts, TTS),
+        stt=simulated(pipeline.stt, STT),
+        llm=simulated(pipeline.llm, LLM),
+        tts=simulated(pipeline.tts, TTS),
         vad_silence_ms=getattr(getattr(pipeline, "vad", None), "silence_ms", None),
         endpointing_ms=getattr(getattr(pipeline, "turn_detector", None), "delay_ms", None),
         silence_timeout_ms=getattr(pipeline, "options", {}).get("silence_timeout_ms", 8000.0),
@@ -182,11 +184,6 @@ def _call_clock_ms(loop: asyncio.AbstractEventLoop, start_us: int | None):
     return lambda: (loop._now_us - start_us) / 1000.0  # time_us() inlined: hottest read
 
 
-def _simulated(component: Any, kind: type) -> Any:
-    """The pipeline's simulated component, or a default one where it has none."""
-    return component if isinstance(component, kind) else kind()
-
-
 def _script_for(script: Any) -> list[CallerTurn]:
     if script is None:
         script = DEFAULT_SCRIPT
@@ -234,14 +231,15 @@ def profile_resolver(runner: AgentRunner, profile: Any):
     """plan -> Profile: the one asked for, else the scenario's, else the pipeline's
     ``profile=`` option, else the default (each loaded once)."""
     fallback = getattr(runner.pipeline, "options", {}).get("profile") or DEFAULT_PROFILE
+    components = pipeline_components(runner.pipeline)
     profiles: dict[Any, Profile] = {}
 
     def profile_for(plan: CallPlan) -> Profile:
         key = profile if profile is not None else (plan.profile or fallback)
         if isinstance(key, (dict, Profile)):
-            return load_profile(key)
-        if key not in profiles:
-            profiles[key] = load_profile(key)
+            return compose_profile(load_profile(key), components)
+        if key not in profiles:  # the provider plugins' stages on top (agentlab.plugins)
+            profiles[key] = compose_profile(load_profile(key), components)
         return profiles[key]
 
     return profile_for
@@ -302,9 +300,18 @@ def distinct_sessions(todo: list[_Call], recorders: list) -> list[_Call]:
     return todo if n <= 1 else [replace(c, prefix=f"r{n}:{c.prefix}") for c in todo]
 
 
+def as_runner(target: Any) -> Any:
+    """An entrypoint function (``async def entrypoint(ctx)``, VideoSDK's shape) runs as a
+    runner of its own; anything else is checked by ``_check``."""
+    if inspect.iscoroutinefunction(target):
+        return AgentRunner(entrypoint=target)
+    return target
+
+
 def _check(runner: Any, calls: int | None, repeats: int, concurrency: int) -> None:
     if not isinstance(runner, AgentRunner):
-        raise ConfigError(f"simulate() takes an al.AgentRunner, got {type(runner).__name__}.")
+        raise ConfigError(f"simulate() takes an al.AgentRunner or an entrypoint (async def "
+                          f"entrypoint(ctx)), got {type(runner).__name__}.")
     for name, value in (("calls", calls), ("repeats", repeats), ("concurrency", concurrency)):
         if (value is not None or name == "repeats") and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 1):
@@ -364,6 +371,7 @@ def simulate_sync(runner: AgentRunner, script: Iterable | None = None, *,
     >>> sim.calls[0].final_state
     'ended'
     """
+    runner = as_runner(runner)
     _check(runner, calls, repeats, concurrency)
     check_run(seed, max_call_s, grace_s)
     todo = _plan_calls(runner, script, scenarios, calls, repeats, profile, call)
@@ -390,6 +398,7 @@ async def simulate(runner: AgentRunner, script: Iterable | None = None, *,
                    concurrency: int = 1, recorder: Any = None, call: Any = None) -> Simulation:
     """``await al.simulate(...)`` from a running loop (Jupyter): the virtual loop runs in a
     worker thread; cancelling the cell stops it promptly."""
+    runner = as_runner(runner)
     _check(runner, calls, repeats, concurrency)
     check_run(seed, max_call_s, grace_s)
     todo = _plan_calls(runner, script, scenarios, calls, repeats, profile, call)
