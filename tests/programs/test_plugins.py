@@ -64,3 +64,13 @@ def test_every_figure_names_its_source():
             continue
         for name, entry in providers.items():
             assert entry["source"].strip(), (kind, name)
+
+
+def test_the_docs_table_is_the_figures():
+    from pathlib import Path
+
+    from agentlab.plugins.table import markdown, plugin_classes
+
+    doc = (Path(__file__).parents[2] / "docs" / "plugins.md").read_text()
+    assert doc.endswith(markdown())
+    assert len(plugin_classes()) >= 15
