@@ -63,6 +63,7 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
         _Call,
         _check,
         _run_call,
+        as_runner,
         check_run,
         distinct_sessions,
         placed_calls,
@@ -72,6 +73,7 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
     from ..scenarios.model import Persona
     from .call import live_conversation
 
+    runner = as_runner(runner)
     _check(runner, 1, 1, 1)
     check_run(seed, max_call_s, 5.0)
     stack = stack or LiveStack()

@@ -523,3 +523,27 @@ def test_recording_controls_decide_what_audio_a_live_call_keeps():
     second_file = len(live.load_audio(DATA / FILES[1])) / 16000
     assert seconds["kept"] < seconds["full"] - second_file + 0.5
     assert sum(len(a) for _, a in kept.agent) < sum(len(a) for _, a in full.agent)
+
+
+def test_the_videosdk_complete_example_runs_live():
+    import logging
+
+    from tests.programs.test_videosdk_program import entrypoint
+
+    rec = al.Recorder()
+    logger = logging.getLogger()
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        res = live.run_live_sync(entrypoint, live.AudioFileCaller([DATA / FILES[3]]),
+                                 realtime=False, recorder=rec)
+    finally:
+        logger.removeHandler(handler)
+    assert res.calls[0].final_state == "ended"
+    heard = rec.turns.user_text.iloc[0]
+    assert heard == heard.lower() and wer(REFS[FILES[3]], heard)[0] <= 3  # its stt hook
+    assert "[TURN END]" in seen and "[AGENT DONE]" in seen
+    assert {"stt", "tts", "llm"} <= set(rec.hooks.hook.astype(str))
