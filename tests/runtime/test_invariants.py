@@ -169,3 +169,15 @@ def test_in_process_and_process_pool_give_the_same_rows():
     a, b = exp.run(progress=False), exp.run("processes", workers=2, progress=False)
     pd.testing.assert_frame_equal(a.turns.drop(columns="run_id"),
                                   b.turns.drop(columns="run_id"))
+
+
+def test_a_hang_up_inside_stream_hooks_is_not_their_error():
+    """The bundled scenarios hang up while the agent speaks (impatient and barge-in
+    callers): stream hooks wrapping stt and tts (here the VideoSDK complete example's)
+    see the call end, and it is not their error."""
+    from tests.programs.test_videosdk_program import entrypoint
+
+    rec = al.Recorder()
+    al.simulate_sync(entrypoint, scenarios="scenarios", repeats=5, seed=3, recorder=rec)
+    hook_errors = rec.errors[rec.errors.component.astype(str).str.startswith("hook:")]
+    assert hook_errors.empty, hook_errors.message.tolist()
