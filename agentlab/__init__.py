@@ -23,7 +23,15 @@ from .errors import (
     UnknownHookError,
 )
 from .experiment import Config, Experiment
-from .hooks import FrameworkHooks, HookPayload, hook_table, run_stt, run_tts
+from .hooks import (
+    FrameworkHooks,
+    HookPayload,
+    HooksManager,
+    VoiceSessionConfig,
+    hook_table,
+    run_stt,
+    run_tts,
+)
 from .recorder import Recorder, Store
 from .runtime import (
     Agent,
@@ -46,7 +54,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Agent", "AgentRunner", "AgentSession", "JobContext", "AgentlabError", "AgentlabWarning",
     "CallContext", "ConfigError",
-    "FrameworkHooks", "HookError", "HookPayload", "HookReplacedWarning",
+    "FrameworkHooks", "HookError", "HookPayload", "HooksManager", "VoiceSessionConfig",
+    "HookReplacedWarning",
     "HookSignatureError", "Pipeline", "Session", "ToolError", "UnknownHookError", "__version__",
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
     "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",

@@ -154,6 +154,7 @@ class ToolCall(Event):
     tool_name: str = ""
     args: Mapping[str, Any] = field(default_factory=dict)
     agent_name: str = ""
+    execution: str = "inline"       # inline (the turn waits) | background
 
 
 @_event("tool_result")

@@ -286,6 +286,8 @@ class FrameworkHooks(HookRegistry):
         """Add handlers from a ``FrameworkHooks``, a mapping, an object with ``on_*``/``onX``
         methods, and/or keyword arguments. Adds to what is registered; never replaces."""
         pairs: list[tuple[str, Callable]] = []
+        if isinstance(hooks, VoiceSessionConfig):
+            hooks = hooks.hooks
         if isinstance(hooks, FrameworkHooks):
             for spec, entries in hooks:
                 pairs += [(spec.name, e.fn) for e in entries]
@@ -309,3 +311,27 @@ class FrameworkHooks(HookRegistry):
     def registered(self) -> dict[str, list[Callable]]:
         """Hook name -> registered callables, in registration order."""
         return {spec.name: [e.fn for e in entries] for spec, entries in self}
+
+
+class HooksManager(FrameworkHooks):
+    """bodhi's name for the framework hooks registry: ``HooksManager().register({...})``
+    (or an object with ``onX`` methods); pass it as ``AgentRunner(hooks=...)`` or
+    ``ctx.session.hooks.register(manager)``."""
+
+    def __init__(self, hooks: Any = None, /, **handlers: Callable):
+        super().__init__(hooks, **handlers)
+        self.owner = "HooksManager"
+
+
+class VoiceSessionConfig:
+    """bodhi's session configuration, as far as hooks go: ``VoiceSessionConfig(hooks=...)``
+    registers them (``AgentRunner(hooks=config)`` or ``ctx.session.hooks.register(
+    config)``). Other settings (agent name, model, voice) are kept in ``options``."""
+
+    def __init__(self, hooks: Any = None, **options: Any):
+        self.hooks = hooks if isinstance(hooks, FrameworkHooks) else HooksManager(hooks)
+        self.options = options
+
+    def __repr__(self) -> str:
+        names = ", ".join(n for n, fns in self.hooks.registered().items() if fns)
+        return f"VoiceSessionConfig(hooks=[{names}])"

@@ -169,7 +169,7 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     _fw("on_tool_call", "tool_call", "a tool invocation is requested (before execution)",
         lambda e: {"session_id": e.session_id, "tool_call_id": e.tool_call_id,
                    "tool_name": e.tool_name, "agent_name": e.agent_name,
-                   "args": dict(e.args), "execution": "inline"}),
+                   "args": dict(e.args), "execution": e.execution}),
     _fw("on_tool_result", "tool_result", "a tool completed, was cancelled, or errored",
         lambda e: {"tool_call_id": e.tool_call_id, "tool_name": e.tool_name,
                    "status": e.status, "duration_ms": e.duration_ms, "error": e.error}),

@@ -278,7 +278,7 @@ def _session_order(rec: Any):
 
 def build_tools(rec: Any) -> pd.DataFrame:
     calls = _frame(rec, "tool_call", ["session_id", "turn_id", "t_ms", "tool_call_id",
-                                      "tool_name", "args", "agent_name"])
+                                      "tool_name", "args", "agent_name", "execution"])
     results = _frame(rec, "tool_result", ["session_id", "t_ms", "tool_call_id", "result",
                                           "status", "duration_ms", "error"])
     df = calls.merge(results, on=["session_id", "tool_call_id"], how="outer",

@@ -390,10 +390,11 @@ class Conversation:
         behaviour, done = self.plan.agent, self.turn_count
         every = behaviour.memory_every_turns
         if every and done % every == 0:
-            self._start(self.extract_memory(self.user_texts[-every:], behaviour.memory_ms))
+            self.start_background(self.extract_memory(self.user_texts[-every:],
+                                                      behaviour.memory_ms))
         for sub in behaviour.subagents:
             if sub.after_turn == done:
-                self._start(self.run_subagent(sub))
+                self.start_background(self.run_subagent(sub))
         if turn.action:
             kind, _, target = turn.action.partition(":")
             if kind == "transfer_human":
@@ -406,7 +407,9 @@ class Conversation:
                 self.end("hangup")
             await self.sleep(0)  # raises CallEnded if the action ended the call
 
-    def _start(self, coro: Any) -> None:
+    def start_background(self, coro: Any) -> None:
+        """Run ``coro`` alongside the call; the session waits for it (or cancels it on
+        stop()) before it closes."""
         self._background.append(asyncio.ensure_future(coro))
 
     async def extract_memory(self, texts: list[str], duration_ms: float) -> None:

@@ -107,6 +107,37 @@ class Session:
         conv.use_pipeline(pipeline, compose_profile(conv.profile, pipeline_components(
             pipeline)), instructions)
 
+    # -- background work (bodhi's sub-agents and memory distiller) ------------------------
+    async def run_subagent(self, name: str, *, steps: int = 3, step_ms: float = 500.0,
+                           tokens_per_step: int = 150, tool_calls: Iterable[str] = (),
+                           wait: bool = False) -> None:
+        """Run a sub-agent of ``steps`` LLM steps of ``step_ms`` each in the background
+        (``wait=True`` awaits it); ``on_subagent_step`` fires after each step. It stops
+        when the call ends."""
+        from ..scenarios.model import SubAgent
+
+        if not isinstance(steps, int) or steps < 1 or not step_ms >= 0:
+            raise ConfigError(f"run_subagent({name!r}, steps={steps!r}, step_ms={step_ms!r}):"
+                              f" steps is an int >= 1, step_ms a number >= 0.")
+        conv = self._conv("run_subagent()")
+        sub = SubAgent(name, 0, steps, float(step_ms), tokens_per_step, tuple(tool_calls))
+        await self._background(conv, conv.run_subagent(sub), wait)
+
+    async def extract_memory(self, *, last_turns: int | None = None,
+                             duration_ms: float = 300.0, wait: bool = False) -> None:
+        """Run the memory distiller over the caller's turns so far (or the ``last_turns``)
+        in the background; ``on_memory_extraction`` fires when it is done."""
+        conv = self._conv("extract_memory()")
+        texts = conv.user_texts[-last_turns:] if last_turns else list(conv.user_texts)
+        await self._background(conv, conv.extract_memory(texts, float(duration_ms)), wait)
+
+    @staticmethod
+    async def _background(conv: Any, work: Any, wait: bool) -> None:
+        if wait:
+            await work
+        else:
+            conv.start_background(work)
+
     # -- recording controls: the call is recorded from its start; these change that ----
     async def pause_recording(self) -> None:
         """Stop keeping the call's audio until :meth:`resume_recording` (e.g. while the

@@ -10,6 +10,7 @@ it completes, errors or is cancelled; an error or a timeout also becomes an ``er
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from .. import events as ev
@@ -25,8 +26,16 @@ async def run_tool_calls(conv: Any, steps: tuple[ToolStep, ...]) -> list[dict]:
     outcomes = []
     for k, step in enumerate(steps):
         call_id = f"{bus.session_id}-t{bus.turn_id}-{k}"
+        real = conv.tools.get(step.name)
+        background = real is not None and real.background
         await bus.emit(ev.ToolCall, call_id, step.name, dict(step.args),
-                       bus.context.agent_id if bus.context is not None else "")
+                       bus.context.agent_id if bus.context is not None else "",
+                       "background" if background else "inline")
+        if background:  # the turn goes on; the result is announced when it lands
+            conv.start_background(_in_background(conv, step, call_id))
+            outcomes.append({"name": step.name, "status": "pending", "result": None,
+                             "error": None})
+            continue
         start = conv.now()
         try:
             status, result, failure = await _execute(conv, step)
@@ -45,6 +54,39 @@ async def run_tool_calls(conv: Any, steps: tuple[ToolStep, ...]) -> list[dict]:
                          "error": error})
     conv.session.data.setdefault("tool_results", []).extend(outcomes)
     return outcomes
+
+
+async def _in_background(conv: Any, step: ToolStep, call_id: str) -> None:
+    """A background tool: its result (or failure) when it lands, then the agent says it.
+    The call ending first cancels it (``tool_result`` with status ``cancelled``)."""
+    bus = conv.session.bus
+    start = conv.now()
+    turn = bus.turn_id
+    try:
+        status, result, failure = await _execute(conv, step)
+    except ENDED:
+        await bus.emit(ev.ToolResult, call_id, step.name, None, "cancelled",
+                       conv.now() - start, f"the call ended ({conv.ending or 'cancelled'})"
+                       f" while {step.name} ran in the background")
+        return
+    error = None if failure is None else _message(failure)
+    await bus.emit(ev.ToolResult, call_id, step.name, result, status, conv.now() - start,
+                   error)
+    if failure is not None:
+        await bus.emit_error(f"tool:{step.name}", failure, turn_id=turn,
+                             severity="warn" if status == "cancelled" else "error")
+    conv.session.data.setdefault("tool_results", []).append(
+        {"name": step.name, "status": status, "result": result, "error": error})
+    if not conv.ending:
+        await conv.session.say(_announcement(step.name, result, error))
+
+
+def _announcement(name: str, result: Any, error: str | None) -> str:
+    if error is not None:
+        return f"Sorry, I could not finish {name.replace('_', ' ')}."
+    if isinstance(result, str):
+        return result
+    return f"An update on {name.replace('_', ' ')}: {json.dumps(result, default=str)}."
 
 
 def _message(failure: BaseException) -> str:

@@ -36,6 +36,7 @@ class Tool:
     description: str
     schema: dict
     timeout_s: float | None = None
+    background: bool = False  # the turn does not wait; the result is announced when it lands
 
     async def __call__(self, **args: Any) -> Any:
         return await self.fn(**args)
@@ -46,8 +47,10 @@ class Tool:
 
 
 def tool(fn: Callable | None = None, *, name: str | None = None,
-         timeout_s: float | None = None):
-    """Make an async function a tool: ``@al.tool`` or ``@al.tool(name=..., timeout_s=...)``.
+         timeout_s: float | None = None, background: bool = False):
+    """Make an async function a tool: ``@al.tool`` or ``@al.tool(name=..., timeout_s=...,
+    background=True)``. A background tool runs while the turn goes on (``on_tool_call``
+    says ``execution: "background"``); the agent announces its result when it lands.
     The JSON schema (OpenAI function-calling shape) comes from the signature's type hints
     and defaults; the description from the docstring's first paragraph."""
     def wrap(f: Callable) -> Tool:
@@ -57,7 +60,7 @@ def tool(fn: Callable | None = None, *, name: str | None = None,
         doc = inspect.getdoc(f) or ""
         return Tool(f, name or f.__name__, doc.split("\n\n")[0].strip(),
                     {"name": name or f.__name__, "description": doc.split("\n\n")[0].strip(),
-                     "parameters": _parameters(f)}, timeout_s)
+                     "parameters": _parameters(f)}, timeout_s, background)
 
     return wrap(fn) if fn is not None else wrap
 
