@@ -292,7 +292,9 @@ class Conversation:
             await self.fail("session", err)
         self.task = None
         _resolve_all(self)  # sub-agents and memory stop with the call
-        await asyncio.gather(*self._background, return_exceptions=True)
+        for outcome in await asyncio.gather(*self._background, return_exceptions=True):
+            if isinstance(outcome, Exception):  # background work failed: say so
+                await self.session.bus.emit_error("background", outcome, severity="error")
         if video is not None:
             await asyncio.gather(video, return_exceptions=True)
         await self._emit_end()

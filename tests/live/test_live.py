@@ -547,3 +547,33 @@ def test_the_videosdk_complete_example_runs_live():
     assert heard == heard.lower() and wer(REFS[FILES[3]], heard)[0] <= 3  # its stt hook
     assert "[TURN END]" in seen and "[AGENT DONE]" in seen
     assert {"stt", "tts", "llm"} <= set(rec.hooks.hook.astype(str))
+
+
+def test_a_live_call_runs_background_tools_and_user_sub_agents():
+    steps = []
+
+    @al.tool(background=True)
+    async def lookup_order(order_id: str = ""):
+        await asyncio.sleep(0.01)  # lands while the call goes on (it is fast-forwarded)
+        return "Your order ships Friday."
+
+    async def handle_call(ctx):
+        ctx.session.hooks.register(onSubagentStep=lambda e: steps.append(e["step_number"]))
+
+        @ctx.session.on("user_turn")
+        async def notes(text):
+            await ctx.session.run_subagent("notes", steps=2, step_ms=50)
+        await ctx.session.run()
+
+    scenario = al.Scenario.from_dict({
+        "id": "live-background", "tools": {"lookup_order": {"result": "unused"}},
+        "turns": [{"user": "Where is my order?", "agent": "Let me check.",
+                   "tool_calls": [{"name": "lookup_order"}]},
+                  {"user": "Thank you very much.", "agent": "You are welcome."}]}, "test")
+    rec = al.Recorder()
+    res = live.run_live_sync(al.AgentRunner(entrypoint=handle_call, tools=[lookup_order]),
+                             live.ScenarioCaller(scenario), realtime=False, recorder=rec)
+    assert rec.tools.execution.tolist() == ["background"]
+    assert rec.tools.status.tolist() == ["completed"]
+    assert "Your order ships Friday." in res.calls[0].spoken
+    assert steps.count(1) >= 1 and steps.count(2) >= 1
