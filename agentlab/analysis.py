@@ -153,7 +153,7 @@ def hook_cost(hooks: pd.DataFrame, turns: pd.DataFrame | None = None,
     clock) ms, failures, and per turn (total / turns of that config) when ``turns``
     is given."""
     keys = [by] if isinstance(by, str) else list(by)
-    g = hooks.groupby(keys, observed=True, sort=True)
+    g = hooks.groupby(keys, observed=True, sort=True, dropna=False)  # unlabelled runs too
     out = g.agg(calls=("wall_ms", "size"), wall_ms_total=("wall_ms", "sum"),
                 wall_ms_mean=("wall_ms", "mean"), clock_ms_total=("duration_ms", "sum"),
                 failures=("ok", lambda s: int((~s.astype(bool)).sum()))).reset_index()

@@ -205,7 +205,13 @@ def _waveform(ax: Any, audio: Any, sample_rate: int, lanes: list[str]) -> Any:
 
 
 def hook_cost(cost: pd.DataFrame, value: str = "wall_ms_mean", *, ax: Any = None) -> Any:
-    """Bars of hook cost (``al.analysis.hook_cost`` output), one per handler."""
+    """Bars of hook cost, one per handler: ``al.analysis.hook_cost`` output, or the raw
+    ``rec.hooks`` table (summarized here with it)."""
+    if value not in cost.columns and {"wall_ms", "duration_ms", "ok"} <= set(cost.columns):
+        from .analysis import hook_cost as summarize
+
+        keys = [c for c in ("config", "hook", "handler") if c in cost.columns]
+        cost = summarize(cost, by=keys)
     if value not in cost.columns:
         raise ConfigError(f"no column {value!r}; hook_cost columns are "
                           f"{', '.join(cost.columns)}.")

@@ -141,6 +141,9 @@ def _dispatch(exp: Any, tasks: list[Task], executor: Any, workers: int | None):
     if kind == "dask":
         yield from _dask(exp, tasks, executor)
         return
+    if multiprocessing.parent_process() is not None and \
+            getattr(sys.modules.get("__main__"), "__name__", "") == "__mp_main__":
+        raise ConfigError(_MAIN_GUARD)  # a worker re-running the script's top level
     own = not isinstance(executor, cf.Executor)
     pool = executor if not own else cf.ProcessPoolExecutor(
         max_workers=workers or (executor if isinstance(executor, int) else os.cpu_count()),
@@ -150,12 +153,23 @@ def _dispatch(exp: Any, tasks: list[Task], executor: Any, workers: int | None):
         for fut in cf.as_completed(futures):
             if exp._stop.is_set():
                 raise _Stopped
-            yield futures[fut], fut.result()
+            try:
+                part = fut.result()
+            except cf.process.BrokenProcessPool:
+                raise ConfigError(f"a worker process died before it could run a batch. "
+                                  f"{_MAIN_GUARD}") from None
+            yield futures[fut], part
     finally:
         for fut in futures:
             fut.cancel()
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+_MAIN_GUARD = ("Worker processes import the script that started them, so a script that "
+               "runs exp.run('processes') (or a pool) at its top level starts it again in "
+               "every worker: put that code under `if __name__ == \"__main__\":` (a "
+               "notebook needs nothing).")
 
 
 def _dask(exp: Any, tasks: list[Task], client: Any):

@@ -50,6 +50,14 @@ class Comparator(W.VBox):
     the segment plot; Stop keeps what finished."""
 
     def __init__(self, experiment: Any):
+        if not hasattr(experiment, "configs") or not hasattr(experiment, "run"):
+            from ..errors import ConfigError
+
+            raise ConfigError(f"Comparator runs an experiment: pass an al.Experiment("
+                              f"configs=[...], scenarios=...), got "
+                              f"{type(experiment).__name__}. To look at a recorder you "
+                              f"already have, use al.widgets.EventExplorer(rec) or "
+                              f"al.analysis.compare(rec.turns, ...).")
         self.experiment = experiment
         self.result: Any = None
         names = [c.name for c in experiment.configs]

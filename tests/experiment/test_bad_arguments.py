@@ -44,3 +44,40 @@ def test_a_config_failing_at_run_time_is_an_error_row_and_the_others_are_kept():
     assert len(failed) >= 1 and set(failed.config.astype(str)) == {"flaky"}
     assert "CRM unreachable" in failed.message.iloc[0] and "did not run" in failed.message.iloc[0]
     assert not rec.complete and rec.calls_done == 28 and rec.calls_total == 56
+
+
+def test_a_script_running_processes_without_a_main_guard_gets_the_fix(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "sweep.py"
+    script.write_text(
+        "import agentlab as al\n"
+        "def baseline(runner):\n    pass\n"
+        "rec = al.Experiment(configs=[baseline], scenarios='scenarios', batch_size=7)"
+        ".run('processes', workers=2, progress=False)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("agentlab.errors.ConfigError") and '__name__ == "__main__"' in last
+    assert "BrokenProcessPool" not in out.stderr.split("ConfigError")[-1]
+
+
+def test_the_comparator_says_it_wants_an_experiment_and_hook_cost_takes_raw_rows():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rec = al.Recorder()
+    pipeline = al.Pipeline()
+
+    @pipeline.on("user_turn_start")
+    async def crm(transcript):
+        pass
+
+    al.simulate_sync(al.AgentRunner(entrypoint=handle_call, pipeline=pipeline), calls=2,
+                     recorder=rec)
+    with pytest.raises(al.ConfigError, match="pass an al.Experiment.*EventExplorer"):
+        al.widgets.Comparator(rec)
+    ax = al.plot.hook_cost(rec.hooks)  # the raw table, summarized for the plot
+    assert len(ax.patches) == 1
