@@ -213,3 +213,15 @@ def hook_table() -> list[dict[str, Any]]:
          "handler": s.shape, "event": s.event or "(stage)", "when": s.when}
         for s in HOOK_SPECS
     ]
+
+
+def hook_reference_markdown() -> str:
+    """The reference table of docs/hooks.md, made from the spec table (a test keeps the
+    doc equal to it)."""
+    rows = ["| scope | hook | alias | params | dispatch | handler | fired by | when |",
+            "|---|---|---|---|---|---|---|---|"]
+    for r in hook_table():
+        alias = f"`{r['alias']}`" if r["alias"] else ""
+        rows.append(f"| {r['scope']} | `{r['hook']}` | {alias} | {r['params']} | "
+                    f"{r['dispatch']} | {r['handler']} | {r['event']} | {r['when']} |")
+    return "\n".join(rows) + "\n"

@@ -202,3 +202,12 @@ def test_callable_object_with_async_call_is_accepted():
     session = al.Session()
     session.on("user_turn", Handler())
     assert len(session.hook_registry.handlers("user_turn")) == 1
+
+
+def test_the_hooks_doc_reference_is_the_spec_table():
+    from pathlib import Path
+
+    from agentlab.hooks.spec import hook_reference_markdown
+
+    doc = (Path(__file__).parents[2] / "docs" / "hooks.md").read_text()
+    assert hook_reference_markdown() in doc
