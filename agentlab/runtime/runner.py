@@ -53,6 +53,9 @@ class AgentRunner:
         # the unpod document's first line gives no pipeline: the default simulated cascade
         self.pipeline = Pipeline() if pipeline is None else pipeline
         self.hook_registry = HookRegistry(Scope.RUNNER, "AgentRunner")
+        # session hooks for every call's session (``@runner.session_hooks.on("user_turn")``),
+        # e.g. from an Experiment config, which gets the runner, not a session
+        self.session_hooks = HookRegistry(Scope.SESSION, "AgentRunner.session_hooks")
         # framework hooks registered here apply to every call's session
         self.hooks = FrameworkHooks()
         if hooks is not None:

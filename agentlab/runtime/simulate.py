@@ -105,7 +105,8 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
                       direction=setup.direction, session=session)
     clock_start_us = loop.time_us() if hasattr(loop, "time_us") else None
     clock_ms = _call_clock_ms(loop, clock_start_us)
-    bus = session.make_bus(context=ctx, extra=[runner.hook_registry, runner.hooks],
+    bus = session.make_bus(context=ctx, extra=[runner.hook_registry, runner.hooks,
+                                               runner.session_hooks],
                            clock_ms=clock_ms)
     bus.set_clock(clock_ms)  # the session clock starts when the call is dispatched
     bus.subscribe(sink.append)

@@ -81,3 +81,16 @@ def test_the_comparator_says_it_wants_an_experiment_and_hook_cost_takes_raw_rows
         al.widgets.Comparator(rec)
     ax = al.plot.hook_cost(rec.hooks)  # the raw table, summarized for the plot
     assert len(ax.patches) == 1
+
+
+def test_a_config_registers_session_hooks_for_every_call():
+    seen = []
+
+    def logging_config(runner):
+        @runner.session_hooks.on("user_turn")
+        async def log(text):
+            seen.append(text)
+
+    rec = al.Experiment(configs=[logging_config], scenarios="order-status-tools").run(
+        progress=False)
+    assert seen == rec.turns.user_text.tolist() and len(seen) >= 2
