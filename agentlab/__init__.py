@@ -22,7 +22,6 @@ from .errors import (
     ToolError,
     UnknownHookError,
 )
-from .experiment import Config, Experiment
 from .hooks import (
     FrameworkHooks,
     HookPayload,
@@ -32,7 +31,6 @@ from .hooks import (
     run_stt,
     run_tts,
 )
-from .recorder import Recorder, Store
 from .runtime import (
     Agent,
     AgentRunner,
@@ -64,20 +62,26 @@ __all__ = [
     "Experiment", "widgets", "live", "plugins",
 ]
 
-# Imported on first use: they pull in pandas and matplotlib, which plain
-# `import agentlab` must not.
+# Imported on first use: they pull in pandas, pyarrow and matplotlib, which plain
+# `import agentlab` must not (a notebook's first cell, a CLI start, every worker process).
 _LAZY = ("analysis", "plot", "widgets", "live")
+_LAZY_NAMES = {"Recorder": "recorder", "Store": "recorder", "Experiment": "experiment",
+               "Config": "experiment"}
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'agentlab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_LAZY_NAMES})
