@@ -80,7 +80,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--baseline", default=None, help="config to compare against "
                      "(default: the first)")
     sub.add_parser("nbval-sanitize", help="print the path of the nbval sanitize file "
-                   "agentlab ships (pytest --nbval-lax --sanitize-with \"$(python -m "
+                   "agentlab ships (pytest --nbval-lax --nbval-sanitize-with \"$(python -m "
                    "agentlab nbval-sanitize)\" notebooks/)")
     return top
 

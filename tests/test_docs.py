@@ -33,3 +33,9 @@ def test_every_block_runs_as_written(doc, tmp_path, monkeypatch):
         result = eval(code, namespace)  # the repo's own docs
         if asyncio.iscoroutine(result):
             asyncio.run(result)
+
+
+def test_no_shipped_text_names_nbvals_deprecated_option():
+    texts = [*DOCS, *(ROOT / "agentlab").rglob("*.py"), *(ROOT / "agentlab").rglob("*.cfg")]
+    stale = [p.name for p in texts if re.search(r"(?<!nbval-)--sanitize-with", p.read_text())]
+    assert stale == []
