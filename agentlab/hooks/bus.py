@@ -115,6 +115,7 @@ class HookBus:
         self._tasks: set[asyncio.Future] = set()
         self._deferred: BaseException | None = None
         self._session_ending = False
+        self._on_virtual_time: bool | None = None
         # strict: the first handler exception re-raised (or deferred); the runner raises it
         # out of the simulation once the call has ended, whatever caught it on the way
         self.strict_error: BaseException | None = None
@@ -313,6 +314,10 @@ class HookBus:
 
     async def _hook_call(self, spec, entry, start_ms, wall_ns, ok,
                          turn_id: int | None = None) -> None:
+        self._record_call(spec, entry, start_ms, wall_ns, ok, turn_id)
+
+    def _record_call(self, spec, entry, start_ms, wall_ns, ok,
+                     turn_id: int | None = None) -> None:
         entry.calls += 1
         entry.total_s += wall_ns * 1e-9
         if self._subscribers:
@@ -443,8 +448,52 @@ class HookBus:
     def _fire_and_forget(self, spec, entries, args) -> None:
         # Each call runs in its own task, so neither a slow sync handler nor an async one
         # delays the emitting stage; drain() waits for them at session end.
+        inline = self._virtual_time()
         for entry in entries:
-            self._spawn(self._run_detached(spec, entry, args, self.turn_id))
+            if inline and not entry.is_async:
+                self._run_inline(spec, entry, args, self.turn_id)
+            else:
+                self._spawn(self._run_detached(spec, entry, args, self.turn_id))
+
+    def _virtual_time(self) -> bool:
+        """Whether the loop runs on virtual time (cached: a bus lives on one loop)."""
+        if self._on_virtual_time is None:
+            self._on_virtual_time = hasattr(asyncio.get_running_loop(), "time_us")
+        return self._on_virtual_time
+
+    def _run_inline(self, spec, entry, args, turn_id: int) -> None:
+        """A sync fire-and-forget handler on virtual time, called as the event fires: a
+        plain def cannot suspend and takes no session time there, while a task would run
+        only when the simulation next yields (a turn's ``on_turn_latency`` ran at the end
+        of the call). On real time (live calls) it stays in a task, so its wall time never
+        holds up the emitting stage. A failure is reported, and a returned coroutine
+        awaited, in a task."""
+        start_ms = self.now_ms()
+        t0 = perf_counter_ns()
+        try:
+            result = entry.fn(*args)
+        except Exception as err:
+            self._record_call(spec, entry, start_ms, perf_counter_ns() - t0, False, turn_id)
+            self._spawn(self._handler_failed(spec, entry, err, detached=True,
+                                             turn_id=turn_id))
+            return
+        if inspect.isawaitable(result):  # `lambda m: send(m)` with async send()
+            self._spawn(self._finish_detached(spec, entry, result, start_ms, t0, turn_id))
+            return
+        self._record_call(spec, entry, start_ms, perf_counter_ns() - t0, True, turn_id)
+
+    async def _finish_detached(self, spec, entry, awaitable, start_ms, t0,
+                               turn_id: int) -> None:
+        ok = True
+        try:
+            await awaitable
+        except Exception as err:
+            ok = False
+            await self._handler_failed(spec, entry, err, detached=True, turn_id=turn_id)
+        except asyncio.CancelledError:
+            self._record_call(spec, entry, start_ms, perf_counter_ns() - t0, False, turn_id)
+            raise
+        self._record_call(spec, entry, start_ms, perf_counter_ns() - t0, ok, turn_id)
 
     async def _run_detached(self, spec, entry, args, turn_id: int) -> None:
         start_ms = self.now_ms()

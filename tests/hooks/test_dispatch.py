@@ -440,3 +440,23 @@ def test_registration_changes_reach_a_running_bus(run):
 
     run(go())
     assert seen == [("first", "b"), ("first", "c"), ("second", "c"), ("second", "d")]
+
+
+def test_a_sync_framework_hook_fires_at_its_events_instant_in_a_simulation():
+    """on_turn_latency fires "at the end of each turn": on virtual time a plain def runs
+    as the turn ends (in a task it ran only when the simulation next yielded: turn 1's
+    call came at the end of the call)."""
+    clock = []
+
+    async def entry(ctx):
+        ctx.session.hooks.register(
+            onTurnLatency=lambda e: clock.append(asyncio.get_running_loop().time()))
+        await ctx.session.run()
+
+    rec = al.Recorder()
+    al.simulate_sync(al.AgentRunner(entrypoint=entry, pipeline=al.Pipeline()),
+                     ["One.", "Two.", "Three."], recorder=rec)
+    ends = rec.events[rec.events.event == "turn_end"].t_ms.tolist()
+    assert [round(t * 1000, 3) for t in clock] == [round(t, 3) for t in ends]
+    calls = rec.hooks[rec.hooks.hook.astype(str) == "on_turn_latency"]
+    assert calls.t_ms.tolist() == ends
