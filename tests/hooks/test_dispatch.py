@@ -442,21 +442,18 @@ def test_registration_changes_reach_a_running_bus(run):
     assert seen == [("first", "b"), ("first", "c"), ("second", "c"), ("second", "d")]
 
 
-def test_a_sync_framework_hook_fires_at_its_events_instant_in_a_simulation():
+def test_a_sync_framework_hook_fires_at_its_events_instant_on_virtual_time():
     """on_turn_latency fires "at the end of each turn": on virtual time a plain def runs
-    as the turn ends (in a task it ran only when the simulation next yielded: turn 1's
-    call came at the end of the call)."""
-    clock = []
+    as the turn ends; in a task it ran only when the loop next yielded, which a scripted
+    call (the demo) does not do until the call ends (turn 1's call came at 5,400 ms)."""
+    from agentlab.clock import run_virtual
+    from agentlab.testing import ScriptedCall
 
-    async def entry(ctx):
-        ctx.session.hooks.register(
-            onTurnLatency=lambda e: clock.append(asyncio.get_running_loop().time()))
-        await ctx.session.run()
-
-    rec = al.Recorder()
-    al.simulate_sync(al.AgentRunner(entrypoint=entry, pipeline=al.Pipeline()),
-                     ["One.", "Two.", "Three."], recorder=rec)
-    ends = rec.events[rec.events.event == "turn_end"].t_ms.tolist()
-    assert [round(t * 1000, 3) for t in clock] == [round(t, 3) for t in ends]
-    calls = rec.hooks[rec.hooks.hook.astype(str) == "on_turn_latency"]
-    assert calls.t_ms.tolist() == ends
+    session = al.Session()
+    session.hooks.register(onTurnLatency=lambda e: None)
+    call = ScriptedCall(session)
+    run_virtual(call.play([("one", "Reply one."), ("two", "Reply two.")]))
+    ends = [e.t_ms for e in call.events if e.name == "turn_end"]
+    fired = [e.t_ms for e in call.events if e.name == "hook_call"
+             and e.hook == "on_turn_latency"]
+    assert fired == ends and ends[0] < ends[1]
