@@ -248,7 +248,8 @@ def print_comparison(rec: Any, baseline: str) -> None:
                                 sort=False, observed=True)
     table = table[(table.abs() > 0.05).any(axis=1)]
     table.index = [m.removeprefix("seg_").removesuffix("_ms") for m in table.index]
-    print(f"latency per turn (ms) by config, {len(turns)} turns; baseline {baseline}")
+    print(f"latency per turn (ms) by config, {len(turns)} turns (the baseline is "
+          f"{baseline!r}):")
     print(table.round(0).to_string())
 
 

@@ -144,12 +144,14 @@ def experiment(out: str = "out", repeats: int = 3, seed: int = 0) -> int:
     calls = len(rec.sessions)
     print(f"{calls} simulated calls in {wall:.1f} s ({calls / wall:,.0f} calls/s)\n")
     print_comparison(rec, "baseline")
-    cmp = al.analysis.compare(rec.turns, "baseline", "llm_redaction").set_index("metric")
-    print("\nllm_redaction vs baseline, mean difference per turn [95% CI]:")
-    for m in ("seg_user_hooks_ms", "seg_llm_rest_ms", "seg_llm_hooks_ms", "total_e2e_ms"):
-        r = cmp.loc[m]
-        print(f"  {m.removeprefix('seg_'):16s} {r.mean_diff:+7.0f} ms "
-              f"[{r.mean_diff_lo:+.0f}, {r.mean_diff_hi:+.0f}]")
+    for candidate in [name for name in CONFIGS if name != "baseline"]:
+        cmp = al.analysis.compare(rec.turns, "baseline", candidate).set_index("metric")
+        print(f"\n{candidate} vs baseline, mean difference per turn [95% CI]:")
+        for m in ("seg_user_hooks_ms", "seg_llm_rest_ms", "seg_llm_hooks_ms",
+                  "total_e2e_ms"):
+            r = cmp.loc[m]
+            print(f"  {m.removeprefix('seg_'):16s} {r.mean_diff:+7.0f} ms "
+                  f"[{r.mean_diff_lo:+.0f}, {r.mean_diff_hi:+.0f}]")
     folder = write(rec, out, baseline="baseline", title="agentlab demo: hook costs")
     print(f"\nreport: {folder / 'index.html'}")
     return 0

@@ -30,3 +30,14 @@ def test_cli_help_and_bad_usage():
     bad = subprocess.run([sys.executable, "-m", "agentlab", "nope"], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and "invalid choice: 'nope'" in bad.stderr
+
+
+def test_demo_compares_every_candidate_with_the_baseline_in_words(capsys):
+    from agentlab.demo import CONFIGS, experiment
+
+    experiment(out=str(__import__("tempfile").mkdtemp()), repeats=1)
+    out = capsys.readouterr().out
+    assert "baseline baseline" not in out and "(the baseline is 'baseline')" in out
+    for name in CONFIGS:
+        if name != "baseline":
+            assert f"{name} vs baseline, mean difference per turn" in out
