@@ -40,9 +40,7 @@ async def run_tool_calls(conv: Any, steps: tuple[ToolStep, ...]) -> list[dict]:
         try:
             status, result, failure = await _execute(conv, step)
         except ENDED:  # the call ended while the tool ran (a hang-up, the time limit)
-            await bus.emit(ev.ToolResult, call_id, step.name, None, "cancelled",
-                           conv.now() - start, f"the call ended ({conv.ending or 'cancelled'})"
-                           f" while {step.name} ran")
+            await _cancelled(conv, step, call_id, start, "ran")
             raise
         error = None if failure is None else _message(failure)
         await bus.emit(ev.ToolResult, call_id, step.name, result, status,
@@ -65,9 +63,7 @@ async def _in_background(conv: Any, step: ToolStep, call_id: str) -> None:
     try:
         status, result, failure = await _execute(conv, step)
     except ENDED:
-        await bus.emit(ev.ToolResult, call_id, step.name, None, "cancelled",
-                       conv.now() - start, f"the call ended ({conv.ending or 'cancelled'})"
-                       f" while {step.name} ran in the background")
+        await _cancelled(conv, step, call_id, start, "ran in the background")
         return
     error = None if failure is None else _message(failure)
     await bus.emit(ev.ToolResult, call_id, step.name, result, status, conv.now() - start,
@@ -79,6 +75,15 @@ async def _in_background(conv: Any, step: ToolStep, call_id: str) -> None:
         {"name": step.name, "status": status, "result": result, "error": error})
     if not conv.ending:
         await conv.session.say(_announcement(step.name, result, error))
+
+
+async def _cancelled(conv: Any, step: ToolStep, call_id: str, start: float,
+                     how: str) -> None:
+    """``tool_result`` for a tool the call's end cut off: the docs promise it fires when a
+    tool "completes, errors or is cancelled"."""
+    await conv.session.bus.emit(ev.ToolResult, call_id, step.name, None, "cancelled",
+                                conv.now() - start, f"the call ended "
+                                f"({conv.ending or 'cancelled'}) while {step.name} {how}")
 
 
 def _announcement(name: str, result: Any, error: str | None) -> str:
