@@ -42,13 +42,15 @@ def write(rec: Any, out: str | Path, *, baseline: str | None = None,
     summary = analysis.summary(turns, by="config") if len(turns) else pd.DataFrame()
     comparisons = [analysis.compare(turns, baseline, c).assign(candidate=c)
                    for c in configs if c != baseline]
-    comparison = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame()
+    comparison = pd.concat([_tidy(c, baseline) for c in comparisons], ignore_index=True) \
+        if comparisons else pd.DataFrame()
     regressions = pd.concat([analysis.regressions(c, threshold_ms).assign(
         candidate=c.attrs["candidate"]) for c in comparisons], ignore_index=True) \
         if comparisons else pd.DataFrame(columns=["metric", "stat", "diff_ms"])
     cost = analysis.hook_cost(hooks, turns) if len(hooks) else pd.DataFrame()
     tables = {"summary": summary, "comparison": comparison, "regressions": regressions,
               "hook_cost": cost}
+    tables = {name: _clean(df) for name, df in tables.items()}
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False)
 
@@ -73,24 +75,84 @@ def write(rec: Any, out: str | Path, *, baseline: str | None = None,
     return out
 
 
+def _tidy(comparison: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """One comparison with config-neutral columns (``p50_baseline``, ``p50_candidate``),
+    so comparisons of several candidates stack without empty cells."""
+    candidate = str(comparison["candidate"].iloc[0]) if len(comparison) else ""
+    names = {}
+    for stat in ("p50", "p95", "mean"):
+        names[f"{stat}_{baseline}"] = f"{stat}_baseline"
+        names[f"{stat}_{candidate}"] = f"{stat}_candidate"
+    out = comparison.rename(columns=names).assign(baseline=baseline)
+    first = ["candidate", "baseline", "metric", "pairs"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def _clean(df: pd.DataFrame) -> pd.DataFrame:
+    """Float noise (1e-13 for 0) rounded away: ms to three decimals."""
+    floats = df.select_dtypes("float").columns
+    out = df.copy()
+    out[floats] = out[floats].round(3) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return out
+
+
+def _headlines(comparison: pd.DataFrame, regressions: pd.DataFrame, n_calls: int,
+               n_turns: int, configs: list[str], baseline: str | None) -> list[str]:
+    """The report's first paragraphs, in words: what was compared, regressions first,
+    then each candidate's change in total latency with its confidence interval."""
+    lines = [f"{len(configs)} configurations ({', '.join(configs)}) on {n_calls} calls, "
+             f"{n_turns} caller turns; each is compared with <b>{html.escape(str(baseline))}"
+             f"</b> on the same calls (paired), with 95% bootstrap confidence intervals."]
+    if len(regressions):
+        worst = regressions.sort_values("diff_ms", ascending=False).drop_duplicates(
+            ["candidate", "metric"])  # the worst statistic of each metric (table below)
+        items = [f"{html.escape(str(r.candidate))}: {r.metric.removesuffix('_ms')} "
+                 f"{r.stat} +{r.diff_ms:.0f} ms (95% CI +{r.ci_lo_ms:.0f} to "
+                 f"+{r.ci_hi_ms:.0f})" for r in worst.itertuples()]
+        lines.append("<b>Regressions</b> (the whole interval above the threshold): "
+                     + "; ".join(items) + ".")
+    elif len(comparison):
+        lines.append("No regressions: no difference's interval lies wholly above the "
+                     "threshold.")
+    for r in comparison[comparison["metric"] == "total_e2e_ms"].itertuples():
+        verb = "adds" if r.mean_diff > 0.5 else "saves" if r.mean_diff < -0.5 else "changes"
+        lines.append(
+            f"<b>{html.escape(str(r.candidate))}</b> {verb} {abs(r.mean_diff):.0f} ms per "
+            f"turn on average (95% CI {r.mean_diff_lo:+.0f} to {r.mean_diff_hi:+.0f} ms); "
+            f"median {r.p50_baseline:.0f} -> {r.p50_candidate:.0f} ms, p95 "
+            f"{r.p95_baseline:.0f} -> {r.p95_candidate:.0f} ms.")
+    return lines
+
+
+_CAPTIONS = {
+    "segments": "Mean time per latency segment and configuration: where each turn's "
+                "end-of-speech-to-first-audio time goes.",
+    "ecdf": "Share of turns at or below each total latency: a curve to the right is "
+            "slower; the gap at the top is the tail.",
+    "hook_cost": "Session-clock time each hook handler costs per turn.",
+}
+
+
 def _html(title: str, rec: Any, configs: list[str], baseline: str | None,
           tables: dict[str, pd.DataFrame], images: dict[str, Path]) -> str:
     parts = [f"<h1>{html.escape(title)}</h1>",
-             f"<p>Run <code>{html.escape(str(rec.run_id))}</code>: "
-             f"{len(rec.sessions)} calls, {len(rec.turns)} turns, configs "
-             f"{html.escape(', '.join(configs))}; baseline "
-             f"<b>{html.escape(str(baseline))}</b>.</p>"]
-    for name, df in tables.items():
-        parts.append(f"<h2>{name.replace('_', ' ')}</h2>")
-        parts.append(df.to_html(index=False, float_format=lambda v: f"{v:.1f}",
-                                border=0, classes="t") if len(df) else "<p>(none)</p>")
+             f"<p>Run <code>{html.escape(str(rec.run_id))}</code>.</p>"]
+    parts += [f"<p>{line}</p>" for line in _headlines(
+        tables["comparison"], tables["regressions"], len(rec.sessions), len(rec.turns),
+        configs, baseline)]
     for name, path in images.items():
         data = base64.b64encode(path.read_bytes()).decode()
-        parts.append(f"<h2>{name.replace('_', ' ')}</h2>"
-                     f'<img alt="{name}" src="data:image/png;base64,{data}">')
+        parts.append(f"<figure><img alt=\"{name}\" src=\"data:image/png;base64,{data}\">"
+                     f"<figcaption>{_CAPTIONS.get(name, '')}</figcaption></figure>")
+    for name in ("regressions", "comparison", "summary", "hook_cost"):
+        df = tables[name]
+        parts.append(f"<h2>{name.replace('_', ' ')}</h2>")
+        parts.append(df.to_html(index=False, float_format=lambda v: f"{v:.1f}",
+                                border=0, classes="t", na_rep="") if len(df)
+                     else "<p>(none)</p>")
     style = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}"
              "table.t{border-collapse:collapse;font-size:13px}"
              "table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd;"
-             "text-align:right}img{max-width:100%}")
+             "text-align:right}img{max-width:100%}figcaption{color:#555;font-size:13px}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
             f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n")

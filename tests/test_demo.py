@@ -41,3 +41,25 @@ def test_demo_compares_every_candidate_with_the_baseline_in_words(capsys):
     for name in CONFIGS:
         if name != "baseline":
             assert f"{name} vs baseline, mean difference per turn" in out
+
+
+def test_the_report_reads_in_words_and_its_tables_have_no_holes(tmp_path):
+    import re
+
+    import pandas as pd
+
+    from agentlab.demo import experiment
+
+    experiment(out=str(tmp_path), repeats=1)
+    page = (tmp_path / "index.html").read_text()
+    text = re.sub("<[^>]+>", " ", re.sub("<img[^>]*>", "", page))
+    assert "NaN" not in text and not re.search(r"\de-\d", text)  # no holes, no float noise
+    assert "3 configurations (baseline, crm_lookup, llm_redaction) on" in text
+    for name in ("crm_lookup", "llm_redaction"):
+        assert re.search(rf"{name}\s+adds \d+ ms per turn on average \(95% CI", text)
+    assert text.index("Regressions") < text.index("comparison")  # regressions first
+    assert page.count("<figcaption>") >= 2
+    cmp = pd.read_csv(tmp_path / "comparison.csv")
+    assert {"candidate", "baseline", "p50_baseline", "p50_candidate"} <= set(cmp.columns)
+    assert not cmp.drop(columns=[c for c in cmp.columns if c.endswith("_lo")
+                                 or c.endswith("_hi")]).isna().any().any()
