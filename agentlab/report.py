@@ -114,7 +114,9 @@ def _headlines(comparison: pd.DataFrame, regressions: pd.DataFrame, n_calls: int
     elif len(comparison):
         lines.append("No regressions: no difference's interval lies wholly above the "
                      "threshold.")
-    for r in comparison[comparison["metric"] == "total_e2e_ms"].itertuples():
+    totals = comparison[comparison["metric"] == "total_e2e_ms"] if len(comparison) else \
+        comparison  # one configuration: nothing was compared
+    for r in totals.itertuples():
         verb = "adds" if r.mean_diff > 0.5 else "saves" if r.mean_diff < -0.5 else "changes"
         lines.append(
             f"<b>{html.escape(str(r.candidate))}</b> {verb} {abs(r.mean_diff):.0f} ms per "
