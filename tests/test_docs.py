@@ -27,12 +27,17 @@ def test_every_block_runs_as_written(doc, tmp_path, monkeypatch):
         pytest.importorskip("faster_whisper", reason="needs the live extra")
     monkeypatch.chdir(tmp_path)  # whatever a block writes (out/, runs/) stays here
     namespace = {"__name__": "__docs__"}
-    for i, block in enumerate(BLOCK.findall(text)):
+    blocks = BLOCK.findall(text)
+    ran = []
+    for i, block in enumerate(blocks):
         code = compile(block, f"{doc.name} block {i + 1}", "exec",
                        flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
         result = eval(code, namespace)  # the repo's own docs
         if asyncio.iscoroutine(result):
             asyncio.run(result)
+        ran.append(i)
+    assert ran == list(range(len(blocks))) and blocks  # every block, to the end
+    assert len(namespace) > 1  # and they defined what they show
 
 
 def test_no_shipped_text_names_nbvals_deprecated_option():

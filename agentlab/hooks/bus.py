@@ -446,8 +446,8 @@ class HookBus:
 
     # -- fire-and-forget (framework hooks) -----------------------------------------
     def _fire_and_forget(self, spec, entries, args) -> None:
-        # Each call runs in its own task, so neither a slow sync handler nor an async one
-        # delays the emitting stage; drain() waits for them at session end.
+        # A call runs in its own task (a plain def on virtual time runs now: _run_inline),
+        # so no handler delays the emitting stage; drain() waits for them at session end.
         inline = self._virtual_time()
         for entry in entries:
             if inline and not entry.is_async:
@@ -482,43 +482,37 @@ class HookBus:
             return
         self._record_call(spec, entry, start_ms, perf_counter_ns() - t0, True, turn_id)
 
-    async def _finish_detached(self, spec, entry, awaitable, start_ms, t0,
-                               turn_id: int) -> None:
-        ok = True
-        try:
-            await awaitable
-        except Exception as err:
-            ok = False
-            await self._handler_failed(spec, entry, err, detached=True, turn_id=turn_id)
-        except asyncio.CancelledError:
-            self._record_call(spec, entry, start_ms, perf_counter_ns() - t0, False, turn_id)
-            raise
-        self._record_call(spec, entry, start_ms, perf_counter_ns() - t0, ok, turn_id)
-
     async def _run_detached(self, spec, entry, args, turn_id: int) -> None:
         start_ms = self.now_ms()
         t0 = perf_counter_ns()
+        try:
+            result = entry.fn(*args)  # an async def's coroutine, or a plain def's value
+        except Exception as err:
+            self._record_call(spec, entry, start_ms, perf_counter_ns() - t0, False, turn_id)
+            await self._handler_failed(spec, entry, err, detached=True, turn_id=turn_id)
+            return
+        await self._finish_detached(spec, entry, result, start_ms, t0, turn_id)
+
+    async def _finish_detached(self, spec, entry, result, start_ms, t0,
+                               turn_id: int) -> None:
+        """Await what a fire-and-forget handler returned (a coroutine: an async def, or
+        ``lambda m: send(m)``) and record the call, however it ends."""
         ok = True
         try:
-            if entry.is_async:
-                await entry.fn(*args)
-            else:
-                result = entry.fn(*args)
-                if inspect.isawaitable(result):  # `lambda m: send(m)` with async send()
-                    await result
+            if inspect.isawaitable(result):
+                await result
         except Exception as err:
             ok = False
             await self._handler_failed(spec, entry, err, detached=True, turn_id=turn_id)
         except asyncio.CancelledError:  # still running when the session closed (drain)
-            await self._hook_call(spec, entry, start_ms, perf_counter_ns() - t0, False,
-                                  turn_id)
+            self._record_call(spec, entry, start_ms, perf_counter_ns() - t0, False, turn_id)
             await self.emit_error(f"hook:{spec.name}", f"{entry.qualname} was still running "
                                   f"when the session ended and was cancelled; a "
                                   f"fire-and-forget handler must finish within drain's "
                                   f"{DRAIN_S:g} s", handler=entry.qualname,
                                   severity="warn", fire_hooks=False, turn_id=turn_id)
             raise
-        await self._hook_call(spec, entry, start_ms, perf_counter_ns() - t0, ok, turn_id)
+        self._record_call(spec, entry, start_ms, perf_counter_ns() - t0, ok, turn_id)
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
