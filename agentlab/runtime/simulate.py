@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import inspect
-import traceback
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -23,6 +20,7 @@ from ..scenarios.model import CallSetup, Persona, Scenario
 from .call_lifecycle import play_call
 from .caller import CallerTurn, CallPlan
 from .conversation import Conversation
+from .finished_calls import finished_calls_skip_gc, release_frames
 from .runner import AgentRunner, CallContext
 from .session import Session
 
@@ -129,50 +127,9 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
     try:
         await play_call(runner, ctx, conv, strict, max_call_s, grace_s)
     finally:
-        _release_frames(sink)
+        release_frames(sink)
     return CallResult(session.session_id, index, conv.final_state, conv.ending or "",
                       conv.spoken, session, call.plan.scenario_id, call.repeat)
-
-
-@contextlib.contextmanager
-def _finished_calls_skip_gc():
-    """Keep the cyclic garbage collector off the finished calls' events while the run
-    goes on. A run keeps every event it made (~450 objects per 20-turn call); each full
-    collection walked all of them again, a third of a 1,000-call run's time. After each
-    call its garbage is collected (a full collection that skips everything frozen, so it
-    costs one call's objects) and what is still alive is moved out of the collector's
-    sight (``gc.freeze``); all of it is put back when the run ends (``gc.unfreeze``).
-    Freezing without that collection froze each call's cyclic garbage too, and every
-    later run froze the earlier runs' garbage again: an experiment's peak memory grew
-    with its number of batches (54 MB per 1,000 calls; flat now, the tables aside).
-    Skipped when the collector is off or the application froze objects itself."""
-    if not gc.isenabled() or gc.get_freeze_count():
-        yield _nothing
-        return
-    try:
-        yield _collect_and_freeze
-    finally:
-        gc.unfreeze()
-
-
-def _release_frames(events: list) -> None:
-    """The call is over: its error events keep their exceptions (type, message, a
-    printable traceback) but no longer the frames' locals, which held the whole call
-    (conversation, session, buffers) alive: 23,000 error rows kept a 10,000-call soak
-    run at 1 GB."""
-    for event in events:
-        err = getattr(event, "exception", None)
-        if err is not None and err.__traceback__ is not None:
-            traceback.clear_frames(err.__traceback__)
-
-
-def _nothing() -> None:
-    pass
-
-
-def _collect_and_freeze() -> None:
-    gc.collect()  # this call's garbage only: everything older is frozen
-    gc.freeze()
 
 
 def _call_clock_ms(loop: asyncio.AbstractEventLoop, start_us: int | None):
@@ -268,7 +225,7 @@ async def _simulate(runner: AgentRunner, todo: list[_Call], seed: int, strict: b
     results: list[CallResult | None] = [None] * len(todo)
     pending = iter(range(len(todo)))
 
-    with _finished_calls_skip_gc() as call_finished:
+    with finished_calls_skip_gc() as call_finished:
         async def worker() -> None:
             for i in pending:
                 results[i] = await _run_call(runner, todo[i], seed, strict, max_call_s,
