@@ -163,3 +163,55 @@ def hook_cost(hooks: pd.DataFrame, turns: pd.DataFrame | None = None,
         out["clock_ms_per_turn"] = out["clock_ms_total"] / per
         out["wall_ms_per_turn"] = out["wall_ms_total"] / per
     return out
+
+
+def short_handler(name: str) -> str:
+    """A handler's qualified name cut to what tells handlers apart in a plot:
+    ``'agentlab.demo.crm_lookup.<locals>.lookup'`` -> ``'crm_lookup.lookup'``."""
+    parts = [p for p in str(name).split(".") if p and p not in ("<locals>", "__main__")]
+    return ".".join(parts[-2:]) if parts else str(name)
+
+
+def hook_effect(turns: pd.DataFrame, hooks: pd.DataFrame,
+                baseline: str | None = None) -> pd.DataFrame:
+    """Where each configuration's extra time goes: per candidate config and latency
+    segment, the mean per-turn difference from ``baseline`` (default: the first config),
+    and the handlers whose time lands in that segment (the hook spec says which segments
+    a blocking hook can delay). A chain ``llm`` hook costs ~0 ms itself; its effect is
+    the wait for the full response, in ``llm_rest``: this table shows both.
+
+    Columns: ``config``, ``segment``, ``baseline_ms``, ``config_ms``, ``delta_ms``,
+    ``handlers``; a row per segment that moved by 0.5 ms or more, or that a handler of
+    the config acts in."""
+    from .hooks.spec import SPECS_BY_SCOPE, Scope
+
+    cols = segment_columns(turns)
+    if not cols or "config" not in turns.columns:
+        raise ConfigError("hook_effect() needs a turns table with config and seg_*_ms "
+                          "columns (rec.turns of an experiment).")
+    done = turns[~turns["cancelled"].astype(bool)] if "cancelled" in turns else turns
+    means = done.groupby(done["config"].astype(str), sort=False)[cols].mean()
+    baseline = str(baseline) if baseline is not None else str(means.index[0])
+    if baseline not in means.index:
+        raise ConfigError(f"hook_effect(): no config {baseline!r} in the turns table; "
+                          f"configs are {', '.join(means.index)}.")
+    acting: dict[tuple[str, str], list[str]] = {}
+    if len(hooks):
+        keys = hooks[["config", "scope", "hook", "handler"]].astype(str).drop_duplicates()
+        for config, scope, hook, handler in keys.itertuples(index=False):
+            spec = SPECS_BY_SCOPE[Scope(scope)].get(hook)
+            for segment in spec.segments if spec else ():
+                acting.setdefault((config, segment), []).append(
+                    f"{short_handler(handler)} ({hook})")
+    rows = []
+    for config in means.index.drop(baseline):
+        for col in cols:
+            segment = col.removeprefix("seg_").removesuffix("_ms")
+            base, mine = means.at[baseline, col], means.at[config, col]
+            names = acting.get((config, segment), [])
+            if abs(mine - base) >= 0.5 or names:
+                rows.append({"config": config, "segment": segment, "baseline_ms": base,
+                             "config_ms": mine, "delta_ms": mine - base,
+                             "handlers": ", ".join(sorted(set(names)))})
+    return pd.DataFrame(rows, columns=["config", "segment", "baseline_ms", "config_ms",
+                                       "delta_ms", "handlers"])

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis import segment_columns
+from .analysis import segment_columns, short_handler
 from .errors import ConfigError
 
 # one colour per segment, stable across plots (tab20 order)
@@ -205,8 +205,9 @@ def _waveform(ax: Any, audio: Any, sample_rate: int, lanes: list[str]) -> Any:
 
 
 def hook_cost(cost: pd.DataFrame, value: str = "wall_ms_mean", *, ax: Any = None) -> Any:
-    """Bars of hook cost, one per handler: ``al.analysis.hook_cost`` output, or the raw
-    ``rec.hooks`` table (summarized here with it)."""
+    """Bars of hook cost, one per handler (labelled by its short name; the CSV keeps the
+    qualified one): ``al.analysis.hook_cost`` output, or the raw ``rec.hooks`` table
+    (summarized here with it)."""
     if value not in cost.columns and {"wall_ms", "duration_ms", "ok"} <= set(cost.columns):
         from .analysis import hook_cost as summarize
 
@@ -216,10 +217,43 @@ def hook_cost(cost: pd.DataFrame, value: str = "wall_ms_mean", *, ax: Any = None
         raise ConfigError(f"no column {value!r}; hook_cost columns are "
                           f"{', '.join(cost.columns)}.")
     ax = _axes(ax)
-    labels = [" / ".join(str(v) for v in row) for row in
-              cost[[c for c in ("config", "hook", "handler") if c in cost.columns]]
-              .itertuples(index=False)]
-    ax.barh(labels, cost[value].to_numpy())
+    keys = [c for c in ("config", "hook", "handler") if c in cost.columns]
+    labels = [" / ".join(short_handler(v) if k == "handler" else str(v)
+                         for k, v in zip(keys, row, strict=True))
+              for row in cost[keys].itertuples(index=False)]
+    bars = ax.barh(labels, cost[value].to_numpy())
+    ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)  # a 0 stays visible as "0.0"
     ax.set_xlabel(value)
+    ax.invert_yaxis()
+    return ax
+
+
+def hook_effect(effect: pd.DataFrame, *, ax: Any = None) -> Any:
+    """Where each config's extra time per turn goes: one bar per candidate config,
+    split by latency segment (the colours of :func:`segments`), each piece labelled with
+    its segment and the handlers acting there (``al.analysis.hook_effect`` output)."""
+    need = {"config", "segment", "delta_ms", "handlers"}
+    if not need <= set(effect.columns):
+        raise ConfigError(f"hook_effect() plots al.analysis.hook_effect(turns, hooks) "
+                          f"output; missing columns {', '.join(sorted(need - set(effect)))}.")
+    ax = _axes(ax)
+    configs = list(dict.fromkeys(effect["config"].astype(str)))
+    for y, config in enumerate(configs):
+        right = left = 0.0  # positive pieces stack rightwards from 0, negative leftwards
+        for r in effect[effect["config"].astype(str) == config].itertuples(index=False):
+            width = float(r.delta_ms)
+            if abs(width) < 0.5:  # a handler acting where nothing moved: no piece
+                continue
+            if width >= 0:
+                start, right = right, right + width
+            else:
+                left += width
+                start = left
+            ax.barh(y, abs(width), left=start, color=_colour(r.segment), edgecolor="white")
+            text = f"{r.segment} {width:+.0f} ms" + (f"\n{r.handlers}" if r.handlers else "")
+            ax.text(start + abs(width) / 2, y, text, ha="center", va="center", fontsize=7)
+    ax.set_yticks(range(len(configs)), configs)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("mean ms per turn vs the baseline")
     ax.invert_yaxis()
     return ax

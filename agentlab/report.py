@@ -48,8 +48,10 @@ def write(rec: Any, out: str | Path, *, baseline: str | None = None,
         candidate=c.attrs["candidate"]) for c in comparisons], ignore_index=True) \
         if comparisons else pd.DataFrame(columns=["metric", "stat", "diff_ms"])
     cost = analysis.hook_cost(hooks, turns) if len(hooks) else pd.DataFrame()
+    effect = analysis.hook_effect(turns, hooks, baseline) if len(cost) and \
+        len(configs) > 1 else pd.DataFrame()
     tables = {"summary": summary, "comparison": comparison, "regressions": regressions,
-              "hook_cost": cost}
+              "hook_cost": cost, "hook_effect": effect}
     tables = {name: _clean(df) for name, df in tables.items()}
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False)
@@ -64,9 +66,19 @@ def write(rec: Any, out: str | Path, *, baseline: str | None = None,
             plt.close(fig)
             images[name] = out / f"{name}.png"
     if len(cost):
-        fig, ax = plt.subplots(figsize=(9, 0.5 + 0.4 * len(cost)), layout="constrained")
-        plot.hook_cost(cost, "clock_ms_per_turn" if "clock_ms_per_turn" in cost else
-                       "wall_ms_mean", ax=ax)
+        panels = 2 if len(effect) else 1
+        heights = ([0.6 + 0.55 * effect["config"].nunique()] if panels == 2 else []) + \
+            [0.6 + 0.3 * len(cost)]
+        fig, axes = plt.subplots(panels, 1, figsize=(9, 0.8 + sum(heights)),
+                                 height_ratios=heights, layout="constrained", squeeze=False)
+        if panels == 2:
+            plot.hook_effect(effect, ax=axes[0][0])
+            axes[0][0].set_title("Where each configuration's extra time goes (vs "
+                                 f"{baseline})", fontsize=9)
+        per_turn = "clock_ms_per_turn" in cost
+        plot.hook_cost(cost, "clock_ms_per_turn" if per_turn else "wall_ms_mean",
+                       ax=axes[-1][0])
+        axes[-1][0].set_title("Each handler's own session-clock time per turn", fontsize=9)
         fig.savefig(out / "hook_cost.png", dpi=110)
         plt.close(fig)
         images["hook_cost"] = out / "hook_cost.png"
@@ -131,7 +143,11 @@ _CAPTIONS = {
                 "end-of-speech-to-first-audio time goes.",
     "ecdf": "Share of turns at or below each total latency: a curve to the right is "
             "slower; the gap at the top is the tail.",
-    "hook_cost": "Session-clock time each hook handler costs per turn.",
+    "hook_cost": "Top: what each configuration adds to a turn, segment by segment, "
+                 "with the handlers that act in each segment. Bottom: each handler's "
+                 "own session-clock time per turn. A chain llm hook costs almost nothing "
+                 "itself but makes the reply wait for the full response: that time is "
+                 "in llm_rest, not in the hook.",
 }
 
 
@@ -146,7 +162,7 @@ def _html(title: str, rec: Any, configs: list[str], baseline: str | None,
         data = base64.b64encode(path.read_bytes()).decode()
         parts.append(f"<figure><img alt=\"{name}\" src=\"data:image/png;base64,{data}\">"
                      f"<figcaption>{_CAPTIONS.get(name, '')}</figcaption></figure>")
-    for name in ("regressions", "comparison", "summary", "hook_cost"):
+    for name in ("regressions", "comparison", "summary", "hook_effect", "hook_cost"):
         df = tables[name]
         parts.append(f"<h2>{name.replace('_', ' ')}</h2>")
         parts.append(df.to_html(index=False, float_format=lambda v: f"{v:.1f}",

@@ -64,6 +64,9 @@ class HookSpec:
     when: str                    # the instant, in the docs' words
     args_of: Callable[[Any, Any], tuple] | None = None  # (event, context) -> handler args
     alias: str | None = None     # camelCase name (framework hooks)
+    # the turn-latency segments a handler's time lands in (a blocking hook inside the
+    # caller-stops -> agent-speaks window); empty for hooks outside it or fire-and-forget
+    segments: tuple[str, ...] = ()
     # "scope.name"; stored, not a property: every new session's bus reads it ~70 times
     key: str = field(init=False, repr=False, compare=False)
 
@@ -120,13 +123,16 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("user_partial", Scope.SESSION, Dispatch.OBSERVE, ("text",), "stt_partial",
              "interim transcript available", _text),
     HookSpec("user_turn", Scope.SESSION, Dispatch.OBSERVE, ("text",), "user_turn",
-             "user finished speaking and the transcription is ready", _text),
+             "user finished speaking and the transcription is ready", _text,
+             segments=("user_hooks",)),
     HookSpec("tool_call", Scope.SESSION, Dispatch.OBSERVE, ("name", "args"), "tool_call",
-             "before a tool runs", lambda e, ctx: (e.tool_name, dict(e.args))),
+             "before a tool runs", lambda e, ctx: (e.tool_name, dict(e.args)),
+             segments=("tools",)),
     HookSpec("tool_result", Scope.SESSION, Dispatch.OBSERVE,
              ("name", "result", "status", "duration_ms"), "tool_result",
              "after a tool completes, errors or is cancelled",
-             lambda e, ctx: (e.tool_name, e.result, e.status, e.duration_ms)),
+             lambda e, ctx: (e.tool_name, e.result, e.status, e.duration_ms),
+             segments=("tools",)),
     HookSpec("agent_turn", Scope.SESSION, Dispatch.OBSERVE, ("text",), "agent_turn",
              "the agent's full reply has been generated (post-streaming)", _text),
     HookSpec("interruption", Scope.SESSION, Dispatch.OBSERVE, (), "interruption",
@@ -139,17 +145,19 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
              lambda e, ctx: (e.final_state,)),
     # -- pipeline: stream processing
     HookSpec("stt", Scope.PIPELINE, Dispatch.STREAM_SLOT, ("audio_stream",), None,
-             "audio arrives from the user and needs to be transcribed"),
+             "audio arrives from the user and needs to be transcribed", segments=("stt",)),
     HookSpec("tts", Scope.PIPELINE, Dispatch.STREAM_SLOT, ("text_stream",), None,
-             "text needs to be synthesized to speech"),
+             "text needs to be synthesized to speech", segments=("tts_ttfb",)),
     HookSpec("llm", Scope.PIPELINE, Dispatch.CHAIN, ("data",), None,
-             "the LLM response is fully collected, before TTS"),
+             "the LLM response is fully collected, before TTS",
+             # its own time, and the wait for the full response it makes the reply take
+             segments=("llm_hooks", "llm_rest")),
     HookSpec("vision_frame", Scope.PIPELINE, Dispatch.CHAINED_STREAM, ("frame_stream",),
              None, "video frames arrive (vision enabled)"),
     # -- pipeline: lifecycle
     HookSpec("user_turn_start", Scope.PIPELINE, Dispatch.OBSERVE, ("transcript",),
              "user_turn", "the final transcript is available and a new turn begins",
-             _text),
+             _text, segments=("user_hooks",)),
     HookSpec("user_turn_end", Scope.PIPELINE, Dispatch.OBSERVE, (), "turn_end",
              "the agent finished generating and speaking the turn's response", _no_args),
     HookSpec("agent_turn_start", Scope.PIPELINE, Dispatch.OBSERVE, (),

@@ -253,3 +253,45 @@ def test_plots_return_axes_and_draw_into_a_given_ax(recorded):
     plt.close(ax.figure)
     with pytest.raises(al.ConfigError, match="no column 'nope'"):
         al.plot.ecdf(turns, "nope")
+
+
+def test_hook_effect_shows_where_an_llm_hook_s_time_goes():
+    """A chain llm hook costs ~0 ms itself; the table and plot put its effect (the wait
+    for the full response) in llm_rest, and a blocking user-turn hook in user_hooks."""
+    def redact(runner):
+        @runner.pipeline.on("user_turn_start")
+        async def crm(text):
+            await asyncio.sleep(0.05)
+
+        @runner.pipeline.on("llm")
+        async def scrub(data):
+            return data["text"]
+
+    rec = al.Experiment(configs={"base": lambda r: None, "redact": redact},
+                        scenarios="scenarios", seed=3).run(progress=False)
+    effect = al.analysis.hook_effect(rec.turns, rec.hooks).set_index("segment")
+    assert set(effect.config) == {"redact"}
+    assert effect.at["user_hooks", "delta_ms"] == pytest.approx(50.0)
+    assert "crm (user_turn_start)" in effect.at["user_hooks", "handlers"]
+    assert effect.at["llm_rest", "delta_ms"] > 5  # buffering: the hook's real cost
+    assert "scrub (llm)" in effect.at["llm_rest", "handlers"]
+    assert al.analysis.hook_cost(rec.hooks).set_index("hook").at["llm", "clock_ms_total"] \
+        == 0.0  # ... while its own time is nothing
+    fig, (top, bottom) = plt.subplots(2, 1)
+    al.plot.hook_effect(effect.reset_index(), ax=top)
+    labels = [t.get_text() for t in top.texts]
+    assert any(t.startswith("llm_rest +") and "scrub (llm)" in t for t in labels)
+    al.plot.hook_cost(rec.hooks, ax=bottom)
+    names = [t.get_text() for t in bottom.get_yticklabels()]
+    assert "redact / llm / redact.scrub" \
+        in names  # the short name: no module path, no <locals>
+    plt.close(fig)
+    with pytest.raises(al.ConfigError, match="no config 'nope'"):
+        al.analysis.hook_effect(rec.turns, rec.hooks, baseline="nope")
+
+
+def test_short_handler_names():
+    short = al.analysis.short_handler
+    assert short("agentlab.demo.crm_lookup.<locals>.lookup") == "crm_lookup.lookup"
+    assert short("__main__.redact") == "redact"
+    assert short("tests.recorder.test_x.<locals>.f") == "test_x.f"
