@@ -811,7 +811,8 @@ class Conversation:
         # Audio is queued for playback as it arrives (synthesis outruns real time); the
         # playhead is when the queued audio will have played out. We only wait for it at
         # the end, or up to the caller's barge-in if that comes first.
-        started = False
+        started = False   # the first audio arrived
+        speaking = False  # agent_speech_start fired: the caller hears the agent
         interrupted = False
         playhead = 0.0
         bytes_per_ms = 2 * self.tts.sample_rate / 1000.0
@@ -836,6 +837,7 @@ class Conversation:
                         inst.agent_speech_start = self.now()
                         self._answered()
                     await bus.emit(ev.AgentSpeechStart, source)
+                    speaking = True
                     # only a reply is barged in on; a stale instant from an earlier
                     # reply must not cut this one
                     barge = self.barge_after_ms if source == "reply" else None
@@ -847,7 +849,7 @@ class Conversation:
             if started and not interrupted:
                 await self.sleep(playhead - self.now())
         except ENDED:
-            if started:
+            if speaking:  # a hang-up before the audio reached the caller ends nothing
                 await bus.emit(ev.AgentSpeechEnd, True, source)
             raise
         finally:

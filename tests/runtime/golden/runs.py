@@ -18,7 +18,7 @@ import agentlab as al
 from agentlab.hooks import run_stt, run_tts
 
 TABLES = ("events", "turns", "segments", "tools", "hooks", "errors", "sessions", "usage")
-MEASURED = ("wall_ms",)  # differs run to run by nature
+MEASURED = ("wall_ms", "run_id")  # a measurement; a per-process counter
 
 
 def _user_turn_start(runner):
