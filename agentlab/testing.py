@@ -25,7 +25,7 @@ from typing import Any
 
 from . import events as ev
 from .runtime import AgentRunner, CallContext, Session
-from .runtime.conversation import SpeechData, SpeechEvent
+from .runtime.turn_model import SpeechData, SpeechEvent
 
 
 @dataclass

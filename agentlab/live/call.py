@@ -20,8 +20,10 @@ import numpy as np
 
 from .. import events as ev
 from ..components.sim import SENTENCE_BREAK
-from ..runtime.conversation import CallEnded, Conversation, SpeechData, SpeechEvent, TurnInstants
+from ..runtime.conversation import Conversation
+from ..runtime.ending import CallEnded
 from ..runtime.tool_calls import run_tool_calls
+from ..runtime.turn_model import SpeechData, SpeechEvent, TurnInstants
 from .audio import SAMPLE_RATE, pcm16
 from .llm import OpenAIChat
 from .models import PiperTTS, SileroVAD, WhisperSTT
@@ -211,7 +213,7 @@ class LiveConversation(Conversation):
             if not raw:  # nothing came back: say so rather than stay silent
                 raw = pending = "Sorry, could you say that again?"
             reply["raw"] = raw
-            tokens_in, tokens_out = self._usage(transcript, raw)
+            tokens_in, tokens_out = self.token_usage(transcript, raw)
             reply["usage"] = (tokens_in, tokens_out)
             if "text_ready" not in reply:
                 inst.text_ready = self.now()
@@ -243,7 +245,7 @@ class LiveConversation(Conversation):
             await self.speak(text_stream(), inst, source="reply")
         else:
             await self.speak(sentences(), inst, source="reply")
-        self._count_turn(*reply["usage"])
+        self.count_turn(*reply["usage"])
         total, segments = inst.segments()
         self.totals.append(total)
         await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..runtime.conversation import CASCADE_SEGMENTS, S2S_SEGMENTS
+from ..runtime.turn_model import CASCADE_SEGMENTS, S2S_SEGMENTS
 from .schema import POOL
 
 KEYS = ["session_id", "turn_id"]

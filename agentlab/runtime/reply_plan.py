@@ -67,7 +67,7 @@ def plan_reply(conv: Any, raw: str, first_token: float, tps: float, tokens: tupl
         inst.agent_speech_start = now()
         state.started = True
         conv.barge_in_at_ms = None
-        conv._answered()
+        conv.answered()
 
     def speech_end() -> None:
         state.ended = True

@@ -12,8 +12,8 @@ import numpy as np
 from .. import events as ev
 from ..errors import AgentlabError, ConfigError
 from ..hooks import FrameworkHooks, HookBus, HookRegistry, Scope
-from .conversation import CallEnded
 from .dialog import DialogMachine
+from .ending import CallEnded
 
 _session_numbers = itertools.count(1)
 

@@ -121,7 +121,6 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
         endpointing_ms=getattr(getattr(pipeline, "turn_detector", None), "delay_ms", None),
         silence_timeout_ms=getattr(pipeline, "options", {}).get("silence_timeout_ms", 8000.0),
         tools=runner.tools,
-        clock_start_us=clock_start_us,
     )
     session.conversation = conv
     try:

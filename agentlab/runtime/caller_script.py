@@ -1,0 +1,130 @@
+"""The caller's side of a simulated call: the script's turns in order, pauses and silence,
+the caller's speech with its interim transcripts, barge-in timing, and what the agent
+does after each turn (background work, the turn's action)."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+
+from .. import events as ev
+from .caller import CallerTurn
+
+
+class CallerScript:
+    """Plays ``plan``'s caller turns (a part of :class:`Conversation`)."""
+
+    async def play_script(self) -> None:
+        """The caller's turns in order; silent turns wait; when the script runs out the
+        caller answers the agent's follow-up questions from its rules, then hangs up."""
+        persona, turns = self.plan.persona, list(self.plan.turns)
+        interrupted, follow_ups, i = False, 0, 0
+        while True:
+            if i == len(turns) and self.plan.next_turn is not None:
+                live = await self.plan.next_turn()
+                if live is None:
+                    return
+                turns.append(live)
+            if i == len(turns):
+                answer = self.plan.follow_up(self.last_reply) \
+                    if follow_ups < persona.max_follow_ups else None
+                if answer is None:
+                    return
+                follow_ups += 1
+                turns.append(CallerTurn(answer, persona.pause_ms, None, persona.words_per_s))
+            turn = turns[i]
+            i += 1
+            if not turn.text:  # the caller says nothing for the turn's pause
+                await self.wait_for_caller_turn(turn)
+                interrupted = False
+                continue
+            self.barge_after_ms = turn.interrupt_reply_ms if turn.interrupt_reply_ms \
+                is not None else self._barge_in(turns[i] if i < len(turns) else None)
+            interrupted = await self.user_turn(turn, skip_pause=interrupted)
+            await self.after_reply(turn)
+
+    def _barge_in(self, nxt: CallerTurn | None) -> float | None:
+        """When the caller will talk over the coming reply: scripted, or the persona's
+        habit (drawn only when it has one, so scripts without it draw nothing)."""
+        if nxt is None or not nxt.text:
+            return None
+        if nxt.barge_in_ms is not None:
+            return nxt.barge_in_ms
+        p = self.plan.persona
+        if p.barge_in_probability > 0 and self.rng.random() < p.barge_in_probability:
+            return p.barge_in_ms
+        return None
+
+    async def after_reply(self, turn: CallerTurn) -> None:
+        """Background work the agent starts after a turn, then the turn's action."""
+        behaviour, done = self.plan.agent, self.turn_count
+        every = behaviour.memory_every_turns
+        if every and done % every == 0:
+            self.start_background(self.extract_memory(self.user_texts[-every:],
+                                                      behaviour.memory_ms))
+        for sub in behaviour.subagents:
+            if sub.after_turn == done:
+                self.start_background(self.run_subagent(sub))
+        if turn.action:
+            kind, _, target = turn.action.partition(":")
+            if kind == "transfer_human":
+                await self.session.transfer_to_human(target or "default")
+            elif kind == "transfer_agent":
+                await self.session.transfer_to_agent(target or "agent")
+            elif kind == "end":
+                await self.session.end("ended")
+            elif kind == "hangup":
+                self.end("hangup")
+            await self.sleep(0)  # raises CallEnded if the action ended the call
+
+    async def wait_for_caller_turn(self, turn: CallerTurn) -> None:
+        """The caller's pause before speaking; ``silence`` fires once if it lasts
+        ``silence_timeout_ms`` (the configured quiet time)."""
+        pause = turn.pause_ms
+        if pause > self.silence_timeout_ms:
+            await self.sleep(self.silence_timeout_ms)
+            await self.session.bus.emit(ev.Silence, self.silence_timeout_ms / 1000.0)
+            pause -= self.silence_timeout_ms
+        await self.sleep(pause)
+
+    async def user_turn(self, turn: CallerTurn, skip_pause: bool = False) -> bool:
+        """Play one caller turn and the agent's reply; True if the caller barged in."""
+        bus = self.session.bus
+        if not skip_pause:
+            await self.wait_for_caller_turn(turn)
+        bus.turn_id += 1
+        s2s = self.profile.mode == "s2s"
+        # realtime models send no partials
+        speak_ms, partials = _speech_shape(turn.text, turn.words_per_s,
+                                           0.0 if s2s else self.stt.partial_every_ms)
+        # The caller talks on its own clock: a slow hook on these events does not slow
+        # the speech down, it only delays what fires after it.
+        start = self.now()
+        speech = [(start, ev.UserSpeechStart, ())]
+        speech += [(start + spoken, ev.SttPartial, text) for spoken, text in partials]
+        speech.append((start + speak_ms, ev.UserSpeechEnd, ()))
+        await self.play(speech)
+        self.user_texts.append(turn.text)
+        self.current = turn
+        patience = self.plan.persona.patience_ms
+        if patience is not None:  # the caller hangs up if the answer takes too long
+            self.patience_timer = asyncio.get_running_loop().call_later(
+                patience / 1000.0, self.end, "hangup")
+        if s2s:
+            return await self.realtime_turn(turn)
+        return await self.cascade_turn(turn, speak_ms)
+
+
+@lru_cache(maxsize=4096)
+def _speech_shape(text: str, words_per_s: float, partial_every_ms: float) -> tuple:
+    """How long the caller speaks ``text`` and the interim transcripts while it does:
+    ``(speak_ms, ((ms into the speech, (transcript,)), ...))``, every
+    ``partial_every_ms`` (0: none). Scripts repeat across calls, so shapes are kept."""
+    words = text.split()
+    speak_ms = 1000.0 * len(words) / words_per_s
+    partials, spoken = [], 0.0
+    while partial_every_ms > 0 and spoken + partial_every_ms < speak_ms:
+        spoken += partial_every_ms
+        n = max(1, int(len(words) * spoken / speak_ms))
+        partials.append((spoken, (" ".join(words[:n]),)))
+    return speak_ms, tuple(partials)

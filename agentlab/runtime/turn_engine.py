@@ -1,0 +1,284 @@
+"""One caller turn's agent side: the cascade (VAD, STT, endpointing, user hooks, LLM,
+tools, the reply) or a speech-to-speech model's turn, measured into segments.
+
+A reply no hook can change or hold up is worked out in advance (``reply_plan.py``) and
+played as steps; otherwise it streams (tasks, a queue, the ``llm`` chain and the ``tts``
+slot). ``tests/runtime/test_fast_path.py`` holds both to the same events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .. import events as ev
+from .caller import CallerTurn
+from .ending import ENDED
+from .reply_plan import plan_reply, wake_at
+from .tool_calls import run_tool_calls
+from .turn_model import SpeechData, SpeechEvent, TurnInstants
+
+
+class TurnEngine:
+    """The agent's side of each turn (a part of :class:`Conversation`)."""
+
+    async def cascade_turn(self, turn: CallerTurn, speak_ms: float) -> bool:
+        bus = self.session.bus
+        inst = TurnInstants()
+        inst.speech_end = self.now()
+        rng, draw = self.rng, self.draw
+        transport_in = draw("transport_in_ms")
+        vad_silence = self.vad_silence_ms if self.vad_silence_ms is not None else draw(
+            "vad_silence_ms")
+        inst._vad_silence = vad_silence
+        inst.vad_stop = inst.speech_end + transport_in + vad_silence
+        stt_delay = draw("stt_ms")
+        eou = self._endpointing()
+        heard_text = self.stt.transcribe(turn.text, rng)
+        heard_at = inst.speech_end + transport_in + stt_delay
+        if bus.has_handlers("pipeline.stt"):
+            transcript = await self.run_stt_slot(
+                self._builtin_stt(heard_at, heard_text), self._caller_audio(speak_ms), inst)
+            steps = []
+        else:  # the built-in stage's result without streaming the audio through it
+            now = self.now()
+            inst.stt_final = wake_at(now, heard_at - now)  # where the step below lands
+            steps = [(heard_at, ev.SttFinal, (heard_text,))]
+            transcript = heard_text
+        commit = max(inst.vad_stop + eou, inst.stt_final)
+        # The request goes out once the blocking user_turn hooks are done: its steps
+        # are due at once (instant 0 has passed), after however long they took.
+        steps += [(commit, None, lambda: setattr(inst, "commit", self.now())),
+                  (commit, ev.UserTurn, (transcript,)),
+                  (0.0, None, lambda: setattr(inst, "llm_request", self.now())),
+                  (0.0, ev.LlmRequest, ())]
+        await self.play(steps)
+        await self.agent_reply(transcript, inst)
+        return inst.interrupted
+
+    async def _caller_audio(self, speak_ms: float) -> AsyncIterator[bytes]:
+        """The caller's (silent) audio, one chunk per partial, for an ``stt`` hook."""
+        step, left = self.stt.partial_every_ms, speak_ms
+        while left > 0:
+            yield self.tts.pcm(min(step, left), silent=True)
+            left -= step
+
+    def _builtin_stt(self, heard_at: float, heard_text: str):
+        """The simulated STT stage an ``stt`` hook wraps: reads the audio, then gives the
+        final transcript at ``heard_at``."""
+        async def builtin_stt(stream: AsyncIterator[bytes]) -> AsyncIterator[SpeechEvent]:
+            async for _chunk in stream:
+                pass
+            await self.sleep(heard_at - self.now())
+            yield SpeechEvent("final", SpeechData(heard_text))
+
+        return builtin_stt
+
+    async def run_stt_slot(self, builtin_stt: Any, audio: AsyncIterator[bytes],
+                           inst: TurnInstants) -> str:
+        """The ``stt`` slot over ``audio``: the last transcript it yields is the user's
+        turn; stamps ``stt_final`` and emits it."""
+        transcript = ""
+        bus = self.session.bus
+        async for item in bus.stream_slot("stt", builtin_stt, audio):
+            if item.data and item.data.text is not None:
+                transcript = item.data.text
+        if not isinstance(transcript, str):  # a hook set it: say so, go on with its text
+            await bus.emit_error("hook:stt", f"the stt slot's transcript must be a str, got "
+                                 f"{type(transcript).__name__} {transcript!r}; the turn "
+                                 f"goes on with str() of it. Set event.data.text to a str",
+                                 severity="warn")
+            transcript = str(transcript)
+        inst.stt_final = self.now()
+        await self.session.bus.emit(ev.SttFinal, transcript)
+        return transcript
+
+    async def realtime_turn(self, turn: CallerTurn) -> bool:
+        """A speech-to-speech turn: audio goes to the model and audio comes back; the
+        model's input transcript is the user turn, its output transcript the agent turn."""
+        bus, draw = self.session.bus, self.draw
+        speech_end = mark = self.now()
+        marks: list[tuple[str, float]] = []
+
+        async def stage(name: str, ms: float | None = None) -> None:
+            nonlocal mark  # each segment is measured between instants, so they add up
+            if ms is not None:
+                await self.sleep(ms - (self.now() - mark))
+            marks.append((name, self.now() - mark))
+            mark = self.now()
+
+        await stage("client_to_backend", draw("client_to_backend_ms"))
+        await stage("backend_to_model", draw("backend_to_model_ms"))
+        transcript = self.stt.transcribe(turn.text, self.rng)
+        await bus.emit(ev.SttFinal, transcript)
+        await bus.emit(ev.UserTurn, transcript)
+        await stage("user_hooks")
+        await bus.emit(ev.LlmRequest)
+        raw, steps = await self.session.dialog_machine.respond(
+            transcript, self.rng, self.llm, turn.reply, turn.tool_calls)
+        if steps:
+            await run_tool_calls(self, steps)
+        await stage("tools")
+        tokens_in, tokens_out = self.token_usage(transcript, raw)
+        await stage("model_processing", draw("model_processing_ms"))
+        await bus.emit(ev.LlmFirstToken)
+        await stage("model_to_backend", draw("model_to_backend_ms"))
+        await stage("backend_to_client", draw("backend_to_client_ms"))
+        start = self.now()
+        self.answered()
+        await bus.emit(ev.AgentSpeechStart, "reply")
+        self.spoken.append(raw)
+        self.last_reply = raw
+        # the model streams its reply faster than it is spoken: the full text is known
+        # once it has generated, and the audio plays out at the speaking rate
+        await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
+        await bus.emit(ev.AgentTurn, raw)
+        barge = self.barge_after_ms
+        interrupted = await self.play_out(start + self.tts.duration_ms(raw),
+                                           None if barge is None else start + barge, "reply")
+        self.count_turn(tokens_in, tokens_out)
+        total = start - speech_end
+        marks.append(("other", total - sum(ms for _, ms in marks)))
+        self.totals.append(total)
+        await bus.emit(ev.TurnEnd, total, tuple(marks), interrupted)
+        return interrupted
+
+    async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
+        """From the LLM request (sent, ``inst.llm_request`` set) to the turn's end."""
+        session, bus, rng = self.session, self.session.bus, self.rng
+        machine = session.dialog_machine
+        turn = self.current
+        raw, steps = await machine.respond(transcript, rng, self.llm, turn.reply,
+                                           turn.tool_calls)
+        tokens_in, tokens_out = self.token_usage(transcript, raw)
+        tps = self.draw("llm_tokens_per_s")
+        planned = not (bus.has_handlers("pipeline.tts") or bus.has_handlers("pipeline.llm")
+                       or bus.holds_up(_REPLY_EVENTS))
+        first = ()
+        if steps:  # the model answers with tool calls first, then a second request
+            await self.sleep(self.draw("llm_ttft_ms") - (self.now() - inst.llm_request))
+            t0 = self.now()
+            await run_tool_calls(self, steps)
+            inst.tools_ms = self.now() - t0
+            await self.sleep(self.draw("llm_ttft_ms"))
+        else:
+            now = self.now()
+            wait = self.draw("llm_ttft_ms") - (now - inst.llm_request)
+            if planned:  # the first token is the plan's first step
+                inst.first_token = wake_at(now, wait)
+                first = ((inst.first_token, ev.LlmFirstToken, ()),)
+            else:
+                await self.sleep(wait)
+        if not first:
+            inst.first_token = self.now()
+            await bus.emit(ev.LlmFirstToken)
+        if planned:
+            await self._planned_reply(raw, inst, tokens_in, tokens_out, tps, first)
+        else:
+            await self._stream_reply(raw, inst, tokens_in, tokens_out, tps)
+        self.count_turn(tokens_in, tokens_out)
+        total, segments = inst.segments()
+        if not math.isnan(total):
+            self.totals.append(total)
+        if not bus.emit_now(ev.TurnEnd, total, segments, inst.interrupted):
+            await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)
+
+    async def _planned_reply(self, raw: str, inst: TurnInstants, tokens_in: int,
+                             tokens_out: int, tps: float, first: tuple = ()) -> None:
+        """The reply when no hook can change or hold it up: the same instants as
+        :meth:`_stream_reply`, worked out in advance (reply_plan.py), after the ``first``
+        steps (the first token, when it has not fired yet)."""
+        draw = self.draw  # drawn in the order _stream_reply's speak() draws them
+        tts_ms = (draw("tts_ttfb_ms"), draw("tts_leading_silence_ms"),
+                  draw("transport_out_ms"))
+        plan = plan_reply(self, raw, inst.first_token, tps, (tokens_in, tokens_out), tts_ms,
+                          inst)
+        try:
+            await self.play((*first, *plan.steps))
+        except ENDED:
+            if plan.started and not plan.ended:
+                await self.session.bus.emit(ev.AgentSpeechEnd, True, "reply")
+            raise
+        inst.interrupted = plan.interrupted
+
+    async def _stream_reply(self, raw: str, inst: TurnInstants, tokens_in: int,
+                            tokens_out: int, tps: float) -> None:
+        """The reply streamed: the LLM's text through the ``llm`` chain (which waits for
+        the full response) or sentence by sentence, through the ``tts`` slot, played out
+        until done or barged in on."""
+        bus = self.session.bus
+        queue: asyncio.Queue = asyncio.Queue()
+        closed = False
+        buffered = bus.has_handlers("pipeline.llm")
+
+        async def generate() -> str:
+            try:
+                return await produce()
+            finally:  # however generation ends (the call may end mid-way), close the text
+                if not closed:
+                    queue.put_nowait(None)
+
+        async def produce() -> str:
+            if buffered:  # llm hooks need the full response: that wait is the cost
+                await self.sleep(1000.0 * tokens_out / tps)
+                await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
+                t0 = self.now()
+                final = await bus.run_chain("llm", raw)
+                inst.chain_ms = self.now() - t0
+                inst.text_ready = self.now()
+                queue.put_nowait(final)
+            else:
+                final = raw
+                ready = inst.first_token
+                for i, sentence in enumerate(self.llm.sentences(raw)):
+                    ready += 1000.0 * self.llm.tokens(sentence) / tps
+                    await self.sleep(ready - self.now())
+                    if i == 0:
+                        inst.text_ready = self.now()
+                    queue.put_nowait(sentence + " ")
+                await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
+            nonlocal closed
+            closed = True
+            queue.put_nowait(None)
+            self.last_reply = final
+            await bus.emit(ev.AgentTurn, final)
+            return final
+
+        async def text_stream() -> AsyncIterator[str]:
+            while (chunk := await queue.get()) is not None:
+                yield chunk
+
+        gen_task = asyncio.ensure_future(generate())
+        try:
+            await self.speak(text_stream(), inst, source="reply")
+            await gen_task
+        finally:
+            if not gen_task.done():
+                gen_task.cancel()
+                await asyncio.gather(gen_task, return_exceptions=True)
+
+    def token_usage(self, transcript: str, reply: str) -> tuple[int, int]:
+        llm = self.llm
+        tokens_in = llm.prompt_tokens_per_turn * (self.turn_count + 1) + llm.tokens(transcript)
+        if self.instructions:  # the agent's system prompt goes with every request
+            tokens_in += llm.tokens(self.instructions)
+        return tokens_in, llm.tokens(reply)
+
+    def count_turn(self, tokens_in: int, tokens_out: int) -> None:
+        self.turn_count += 1
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+
+    def _endpointing(self) -> float:
+        d = self.endpointing_ms
+        if d is None:
+            return self.draw("endpointing_ms")
+        return d(self.rng) if callable(d) else float(d)
+
+
+# Events a reply fires; an awaited hook on one may hold the reply up, which only the
+# streaming version models.
+_REPLY_EVENTS = ("llm_response", "agent_turn", "tts_request", "tts_first_audio",
+                 "agent_speech_start", "agent_speech_end", "interruption")
