@@ -12,6 +12,7 @@ import difflib
 import functools
 import inspect
 import threading
+import types
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -136,6 +137,33 @@ def _arity_problem(spec: HookSpec, fn: Any, owner: str) -> str | None:
     return None
 
 
+# Shape and arity checks by (hook, code object, defaults): a handler defined in an
+# entrypoint is a new function every call but the same code, and inspect.signature costs
+# tens of microseconds. Only plain functions are cached (their checks depend on nothing
+# else); anything wrapped, partial or callable objects are checked every time.
+_CHECKED: dict[tuple, tuple[str, str | None]] = {}
+
+
+def _checked(spec: HookSpec, fn: Any, owner: str) -> tuple[str, str | None]:
+    """The handler's kind and what is wrong with it for ``spec`` (None: nothing)."""
+    plain = type(fn) is types.FunctionType and not hasattr(fn, "__wrapped__")
+    key = (spec.key, owner, fn.__code__, len(fn.__defaults__ or ()),
+           tuple(fn.__kwdefaults__ or ())) if plain else None
+    if key is not None and key in _CHECKED:
+        kind, problem = _CHECKED[key]
+        # a problem names the function: say it with this one's name
+        return (kind, None) if problem is None else (kind, _problem(spec, kind, fn, owner))
+    kind = handler_kind(fn)
+    problem = _problem(spec, kind, fn, owner)
+    if key is not None and len(_CHECKED) < 100_000:
+        _CHECKED[key] = (kind, problem)
+    return kind, problem
+
+
+def _problem(spec: HookSpec, kind: str, fn: Any, owner: str) -> str | None:
+    return _shape_problem(spec, kind, fn, owner) or _arity_problem(spec, fn, owner)
+
+
 def unknown_hook_message(name: str, owner: str, valid: list[str]) -> str:
     msg = f"Unknown hook {name!r} for {owner}."
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
@@ -186,7 +214,7 @@ class HookRegistry:
         with self._buses_lock:
             buses = list(self._buses)
         for bus in buses:
-            bus.rebuild()
+            bus.invalidate()
 
     # -- registration ------------------------------------------------------------
     def resolve(self, name: str) -> HookSpec:
@@ -204,9 +232,7 @@ class HookRegistry:
         spec = self.resolve(name)
         if handler is None:
             return lambda fn: self.on(name, fn)
-        kind = handler_kind(handler)
-        problem = _shape_problem(spec, kind, handler, self.owner) or _arity_problem(
-            spec, handler, self.owner)
+        kind, problem = _checked(spec, handler, self.owner)
         if problem:
             raise HookSignatureError(problem)
         entry = HandlerEntry(handler, qualified_name(handler), kind in ("async", "asyncgen"),

@@ -67,6 +67,9 @@ class HookSpec:
     # the turn-latency segments a handler's time lands in (a blocking hook inside the
     # caller-stops -> agent-speaks window); empty for hooks outside it or fire-and-forget
     segments: tuple[str, ...] = ()
+    # side-effect-only (lifecycle hooks "don't modify data flow"): the handlers run beside
+    # the agent's audio, in order, and never hold the reply (ARCHITECTURE.md section 1)
+    beside: bool = False
     # "scope.name"; stored, not a property: every new session's bus reads it ~70 times
     key: str = field(init=False, repr=False, compare=False)
 
@@ -161,9 +164,11 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
     HookSpec("user_turn_end", Scope.PIPELINE, Dispatch.OBSERVE, (), "turn_end",
              "the agent finished generating and speaking the turn's response", _no_args),
     HookSpec("agent_turn_start", Scope.PIPELINE, Dispatch.OBSERVE, (),
-             "agent_speech_start", "first agent audio byte sent to the output", _no_args),
+             "agent_speech_start", "first agent audio byte sent to the output", _no_args,
+             beside=True),
     HookSpec("agent_turn_end", Scope.PIPELINE, Dispatch.OBSERVE, (), "agent_speech_end",
-             "agent audio fully played out (or cut by an interruption)", _no_args),
+             "agent audio fully played out (or cut by an interruption)", _no_args,
+             beside=True),
     # -- framework: fire-and-forget observability
     _fw("on_session_start", "session_start", "the session becomes active",
         lambda e: {"session_id": e.session_id, "agent_name": e.agent_id,

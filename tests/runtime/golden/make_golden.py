@@ -7,8 +7,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from runs import digests, runs  # noqa: E402
+from runs import digests, runs
 
-out = {name: digests(rec) for name, rec in runs().items()}
-(Path(__file__).parent / "golden.json").write_text(json.dumps(out, indent=1) + "\n")
-print(json.dumps(out, indent=1))
+
+def main() -> None:
+    out = {name: digests(rec) for name, rec in runs().items()}
+    (Path(__file__).parent / "golden.json").write_text(json.dumps(out, indent=1) + "\n")
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":  # pytest imports this file (doctest-modules): write nothing then
+    main()
