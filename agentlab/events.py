@@ -20,7 +20,7 @@ from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
 from typing import Any, ClassVar
 
 __all__ = [
-    "Event", "EVENT_TYPES",
+    "Event", "EVENT_TYPES", "event_of", "row_of",
     "SessionStart", "SessionEnd", "UserSpeechStart", "UserSpeechEnd", "SttPartial",
     "SttFinal", "UserTurn", "LlmRequest", "LlmFirstToken", "LlmResponse", "ToolCall",
     "ToolResult", "TtsRequest", "TtsFirstAudio", "AgentSpeechStart", "AgentTurn",
@@ -54,6 +54,7 @@ def _event(name: str):
         cls.__setattr__ = _read_only
         cls.__delattr__ = _read_only
         EVENT_TYPES[name] = cls
+        _OWN_FIELDS[cls] = tuple(f.name for f in fields(cls)[4:])
         return cls
 
     return wrap
@@ -86,6 +87,23 @@ def _slot_init(cls: type) -> Any:
 
 
 EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+def row_of(event: Event) -> tuple:
+    """The event as a row ``(cls, session_id, turn_id, seq, t_ms, own fields)``, the form
+    the bus publishes to row observers (the recorder, a simulation's event log)."""
+    cls = type(event)
+    return (cls, event.session_id, event.turn_id, event.seq, event.t_ms,
+            tuple(getattr(event, name) for name in _OWN_FIELDS[cls]))
+
+
+def event_of(row: tuple) -> Event:
+    """The event object of a row (:func:`row_of`)."""
+    cls, session_id, turn_id, seq, t_ms, own = row
+    return cls(session_id, turn_id, seq, t_ms, *own)
+
+
+_OWN_FIELDS: dict[type, tuple[str, ...]] = {}
 Event.__setattr__ = _read_only
 Event.__delattr__ = _read_only
 

@@ -69,7 +69,9 @@ class HookBus:
         self.seq = 0
         self._clock_ms = clock_ms or _loop_clock_ms
         self._t0: float | None = None
-        self._subscribers: list[Callable[[ev.Event], Any]] = []
+        self._subscribers: list[Callable[[ev.Event], Any]] = []  # want event objects
+        self._row_sinks: list[Callable[[tuple], Any]] = []  # want rows (ev.row_of)
+        self._listening = False  # anyone subscribed: events and hook calls are published
         self._tasks: set[asyncio.Future] = set()
         self._deferred: BaseException | None = None
         self._session_ending = False
@@ -154,10 +156,16 @@ class HookBus:
             self._on_virtual_time = hasattr(asyncio.get_running_loop(), "time_us")
         return self._on_virtual_time
 
-    def subscribe(self, observer: Callable[[ev.Event], Any]) -> None:
-        """Call ``observer(event)`` synchronously for every canonical event (the recorder's
-        way in). An observer that raises is reported as an ``error`` event and dropped."""
-        self._subscribers.append(observer)
+    def subscribe(self, observer: Callable[[Any], Any], *, rows: bool | None = None) -> None:
+        """Call ``observer`` synchronously for every canonical event: with the event
+        object, or with its row ``(cls, session_id, turn_id, seq, t_ms, fields)`` when
+        ``rows`` (default: the observer's ``rows`` attribute, as ``Recorder.take`` and a
+        simulation's event log have), so no object is built for it. An observer that
+        raises is reported as an ``error`` event and dropped."""
+        if rows is None:
+            rows = getattr(observer, "rows", False)
+        (self._row_sinks if rows else self._subscribers).append(observer)
+        self._listening = True
 
     # -- canonical events ---------------------------------------------------------
     async def emit(self, cls: type[ev.Event], *fields: Any,
@@ -200,15 +208,9 @@ class HookBus:
             return True
         if self._deferred is not None:
             self._raise_deferred()
-        self.seq = seq = self.seq + 1
-        subscribers = self._subscribers
-        if subscribers:
-            event = cls(self.session_id, self.turn_id, seq, self.now_ms(), *fields)
-            for observer in subscribers:
-                try:
-                    observer(event)
-                except Exception as err:
-                    self._observer_failed(observer, err)
+        self.seq += 1
+        if self._listening:
+            self._publish(cls, self.now_ms(), fields)
         return True
 
     def holds_up(self, names: Iterable[str]) -> bool:
@@ -224,25 +226,42 @@ class HookBus:
         if self._deferred is not None:
             self._raise_deferred()
         self.seq += 1
-        if not views and not self._subscribers:
+        if not views and not self._listening:
             return None
-        event = cls(self.session_id, self.turn_id, self.seq,
-                    self.now_ms() if at_ms is None else at_ms, *fields)
-        if self._subscribers:
-            self._publish(event)
+        t_ms = self.now_ms() if at_ms is None else at_ms
+        event = cls(self.session_id, self.turn_id, self.seq, t_ms, *fields) \
+            if views or self._subscribers else None
+        if self._listening:
+            self._publish(cls, t_ms, fields, event)
         return event
 
-    def _publish(self, event: ev.Event) -> None:
-        for observer in self._subscribers:
-            try:
-                observer(event)
-            except Exception as err:
-                self._observer_failed(observer, err)
+    def _publish(self, cls: type[ev.Event], t_ms: float, fields: tuple,
+                 event: ev.Event | None = None, turn_id: int | None = None) -> None:
+        """Hand one stamped event (``seq`` already counted) to the row sinks, as a row,
+        and to the object observers, as the event (built here if not given)."""
+        turn = self.turn_id if turn_id is None else turn_id
+        if self._row_sinks:
+            row = (cls, self.session_id, turn, self.seq, t_ms, fields)
+            for sink in self._row_sinks:
+                try:
+                    sink(row)
+                except Exception as err:
+                    self._observer_failed(sink, err)
+        if self._subscribers:
+            if event is None:
+                event = cls(self.session_id, turn, self.seq, t_ms, *fields)
+            for observer in self._subscribers:
+                try:
+                    observer(event)
+                except Exception as err:
+                    self._observer_failed(observer, err)
 
     def _observer_failed(self, observer: Callable, err: Exception) -> None:
         if self.strict:
             raise err
         self._subscribers = [o for o in self._subscribers if o is not observer]
+        self._row_sinks = [o for o in self._row_sinks if o is not observer]
+        self._listening = bool(self._subscribers or self._row_sinks)
         log.warning("event observer %r raised and was removed: %r", observer, err)
         self.spawn(self.emit(ev.Error, "observer", str(err), type(err).__name__,
                              repr(observer), "error", err))
@@ -250,7 +269,7 @@ class HookBus:
     # -- observe: awaited in order ------------------------------------------------
     async def _observe(self, spec: HookSpec, entries: tuple[HandlerEntry, ...],
                        args: tuple) -> None:
-        if self._subscribers:
+        if self._listening:
             return await self._observe_recorded(spec, entries, args)
         # Hot path: one clock read per handler boundary; float seconds avoid allocating
         # big ints on every read (the clock dominates dispatch cost).
@@ -272,7 +291,7 @@ class HookBus:
         entries = self.entries(hook)
         if not entries:
             return
-        if self._subscribers:
+        if self._listening:
             return await self._observe_recorded(_SPEC_BY_KEY[hook], entries, args)
         # Same loop as _observe, inlined: awaiting _observe would add a coroutine frame
         # (~100 ns, a third of a bare dispatch) to the hottest path.
@@ -307,12 +326,11 @@ class HookBus:
         listens, a ``hook_call`` event (session-clock duration, wall ns, ok)."""
         entry.calls += 1
         entry.total_s += wall_ns * 1e-9
-        if self._subscribers:
+        if self._listening:  # a row, not an object, unless an observer wants objects
             self.seq += 1
-            turn = self.turn_id if turn_id is None else turn_id
-            self._publish(ev.HookCall(self.session_id, turn, self.seq, start_ms,
-                                      spec.name, spec.scope.value, entry.qualname,
-                                      self.now_ms() - start_ms, wall_ns, ok))
+            self._publish(ev.HookCall, start_ms, (spec.name, spec.scope.value,
+                          entry.qualname, self.now_ms() - start_ms, wall_ns, ok),
+                          turn_id=turn_id)
 
     # -- stream hooks (streams.py) and detached ones (detached.py) -------------------
     async def run_chain(self, name: str, text: str) -> str:
@@ -391,10 +409,9 @@ class HookBus:
                 await self.emit(ev.Error, component, message, kind, handler, severity, exc)
                 return
             self.seq += 1
-            if self._subscribers:
-                self._publish(ev.Error(self.session_id, self.turn_id, self.seq,
-                                       self.now_ms(), component, message, kind, handler,
-                                       severity, exc))
+            if self._listening:
+                self._publish(ev.Error, self.now_ms(),
+                              (component, message, kind, handler, severity, exc))
         finally:
             if turn_id is not None:
                 self.turn_id = current

@@ -16,6 +16,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from .. import events as ev
 from .audio import AudioError, load_audio, mix_noise, to_mono16k
 from .call import LiveStack
 from .callers import AudioFileCaller, ScenarioCaller
@@ -89,7 +90,8 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
                              live_conversation(stack, realtime))
     for rec in recorders:
         rec.flush()
-    return LiveResult(sink, [result], [result.session.conversation.audio], recorder)
+    return LiveResult([ev.event_of(row) for row in sink], [result],
+                      [result.session.conversation.audio], recorder)
 
 
 def run_live_sync(runner: Any, caller: AudioFileCaller, **kw: Any) -> LiveResult:

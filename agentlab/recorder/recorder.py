@@ -25,7 +25,7 @@ import itertools
 import typing
 import warnings
 from collections import Counter, defaultdict
-from operator import attrgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,8 @@ from .schema import POOL, SCHEMAS
 FLUSH_EVERY = 16_384
 LABELS = ("scenario_id", "config", "seed", "call_index", "repeat")
 _run_numbers = itertools.count(1)
-_TYPE_CODE = {name: i for i, name in enumerate(ev.EVENT_TYPES)}
-_name_of = attrgetter("name")
+_TYPE_CODE = {cls: i for i, cls in enumerate(ev.EVENT_TYPES.values())}
+_class_of = itemgetter(0)
 
 
 class Recorder:
@@ -56,7 +56,7 @@ class Recorder:
     def __init__(self, run_id: str | None = None, config: str | None = None):
         self.run_id = run_id or f"run-{next(_run_numbers)}"
         self.config = config
-        self._buffer: list[ev.Event] = []  # arrival order, until the next flush
+        self._buffer: list[tuple] = []  # event rows in arrival order, until flush
         self._flushed = 0  # events already in Arrow batches
         self._batches: dict[str, list[pa.RecordBatch]] = defaultdict(list)
         self._counts: Counter = Counter()
@@ -71,10 +71,18 @@ class Recorder:
 
     # -- ingest ---------------------------------------------------------------------
     def __call__(self, event: ev.Event) -> None:
+        """Record one event object (the bus hands the recorder rows: :meth:`take`)."""
+        self.take(ev.row_of(event))
+
+    def take(self, row: tuple) -> None:
+        """Record one event row ``(cls, session_id, turn_id, seq, t_ms, fields)``, as
+        the bus publishes them: no event object is built for the recorder."""
         buffer = self._buffer
-        buffer.append(event)  # the whole per-event cost; sorting by type waits for flush
+        buffer.append(row)  # the whole per-event cost; sorting by type waits for flush
         if len(buffer) >= FLUSH_EVERY:
             self._auto_flush()
+
+    take.rows = True  # HookBus.subscribe: hand this observer rows, not objects
 
     def _auto_flush(self) -> None:
         """A flush on the event path must not raise into the bus (it would drop this
@@ -99,16 +107,17 @@ class Recorder:
         if not buffer:
             return
         base = self._flushed
-        codes = np.fromiter(map(_TYPE_CODE.__getitem__, map(_name_of, buffer)),
+        codes = np.fromiter(map(_TYPE_CODE.__getitem__, map(_class_of, buffer)),
                             dtype=np.int16, count=len(buffer))
         order = np.argsort(codes, kind="stable")  # by type, arrival order within a type
         cuts = np.flatnonzero(np.diff(codes[order])) + 1
         coerced: list[tuple] = []
         made = []  # every batch is built before any is kept: a failure loses nothing
         for idx in np.split(order, cuts):
-            events = list(map(buffer.__getitem__, idx.tolist()))
-            batch = SCHEMAS[events[0].name].batch(events, coerced)
-            made.append((events[0].name, batch.append_column(
+            rows = list(map(buffer.__getitem__, idx.tolist()))
+            name = rows[0][0].name
+            batch = SCHEMAS[name].batch(rows, coerced)
+            made.append((name, batch.append_column(
                 "row", pa.array(idx + base, type=pa.int64(), memory_pool=POOL))))
         for name, batch in made:
             self._batches[name].append(batch)
@@ -121,12 +130,13 @@ class Recorder:
     def _report(self, coerced: list[tuple]) -> None:
         """Bad values kept as coerced ones: counted in ``statistics()["coerced"]`` and
         said once per event field, with where they came from."""
-        for event, name, value in coerced:
-            key = (event.name, name)
+        for row, name, value in coerced:
+            cls = row[0]
+            key = (cls.name, name)
             if key not in self._coerced:
-                warnings.warn(f"Recorder: {event.name}.{name} of session "
-                              f"{event.session_id!r} was {type(value).__name__} {value!r}, "
-                              f"not the {_expected(event, name)} the event declares; "
+                warnings.warn(f"Recorder: {cls.name}.{name} of session "
+                              f"{row[1]!r} was {type(value).__name__} {value!r}, "
+                              f"not the {_expected(cls, name)} the event declares; "
                               f"recorded as coerced (the row is kept). Fix the code that "
                               f"set it (a hook or a call's argument).", AgentlabWarning,
                               stacklevel=3)
@@ -155,7 +165,7 @@ class Recorder:
     def statistics(self) -> dict[str, Any]:
         """How many events were recorded, in total and per event type (nothing is ever
         dropped: ``events`` equals the number of events published to the recorder)."""
-        pending = Counter(map(_name_of, self._buffer))
+        pending = Counter(row[0].name for row in self._buffer)
         per_type = self._counts + pending
         return {"events": self._count, "sessions": len(self.session_ids()),
                 "by_event": dict(sorted(per_type.items())), "batches":
@@ -270,8 +280,8 @@ class Recorder:
                 f"{len(self._labels)} labelled sessions)")
 
 
-def _expected(event: ev.Event, name: str) -> str:
-    hint = typing.get_type_hints(type(event)).get(name)
+def _expected(cls: type[ev.Event], name: str) -> str:
+    hint = typing.get_type_hints(cls).get(name)
     return getattr(hint, "__name__", str(hint))
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import types
 import typing
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from itertools import chain
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -58,17 +58,28 @@ class EventSchema:
         self._json = {n for n in self.fields
                       if self.schema.field(n).type == pa.string() and hints[n] not in
                       (str, str | None)}
-        self._columns = [(n, attrgetter(n), self.schema.field(n).type) for n in self.fields]
+        # rows are (cls, session_id, turn_id, seq, t_ms, own fields): the common columns
+        # are items 1-4 of a row, the event's own ones items of its fields tuple
+        own = [f for f in fields(cls) if f.name not in COMMON]
+        self._defaults = tuple(_default(f) for f in own)
+        position = {f.name: i for i, f in enumerate(own)}
+        self._columns = [(n, n in COMMON, COMMON.index(n) + 1 if n in COMMON else position[n],
+                          self.schema.field(n).type) for n in self.fields]
 
 
-    def batch(self, events: list[ev.Event], coerced: list | None = None) -> pa.RecordBatch:
-        """The events as one batch; a value of the wrong type is coerced (see _coerced)
-        and reported in ``coerced`` as (event, field, value)."""
+    def batch(self, rows: list[tuple], coerced: list | None = None) -> pa.RecordBatch:
+        """Event rows of this type as one batch; a value of the wrong type is coerced
+        (see _coerced) and reported in ``coerced`` as (row, field, value)."""
         # One C-level map per field: transposing through a tuple per event would allocate
         # a million tracked objects per million events and wake the garbage collector.
+        own = list(map(_FIELDS, rows))
+        n = len(self._defaults)
+        if own and min(map(len, own)) < n:  # an event emitted with defaults left out
+            defaults = self._defaults
+            own = [f + defaults[len(f):] if len(f) < n else f for f in own]
         arrays = []
-        for name, get, kind in self._columns:
-            values = list(map(get, events))
+        for name, common, at, kind in self._columns:
+            values = list(map(itemgetter(at), rows if common else own))
             if name in self._json:
                 values = [None if v is None else _json(v) for v in values]
             elif name == "segments":
@@ -82,8 +93,19 @@ class EventSchema:
                 fixed, bad = _coerced(values, kind)
                 arrays.append(pa.array(fixed, type=kind, memory_pool=POOL))
                 if coerced is not None:
-                    coerced.extend((events[i], name, values[i]) for i in bad)
+                    coerced.extend((rows[i], name, values[i]) for i in bad)
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+
+_FIELDS = itemgetter(5)
+
+
+def _default(f: Any) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return None  # a required field is always given
 
 
 def _coerced(values: list, kind: pa.DataType) -> tuple[list, list[int]]:

@@ -7,6 +7,7 @@ import inspect
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -46,19 +47,25 @@ class CallResult:
 
 @dataclass(repr=False)
 class Simulation:
-    """Events of every call, in call order, plus per-call results."""
+    """Events of every call, in call order, plus per-call results. The calls log event
+    rows (``events.row_of``); ``events`` builds the objects the first time it is read."""
 
-    events: list[ev.Event]
+    rows: list[tuple]
     calls: list[CallResult]
     seed: int
     recorder: Any = None  # the recorder= passed, if any
+
+    @cached_property
+    def events(self) -> list[ev.Event]:
+        """Every call's canonical events, in call order."""
+        return list(map(ev.event_of, self.rows))
 
     def __repr__(self) -> str:
         # short and deterministic: a notebook cell ending in a Simulation must not print
         # every event
         states = Counter(c.final_state for c in self.calls)
         shown = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-        return (f"Simulation({len(self.calls)} calls ({shown}), {len(self.events)} events, "
+        return (f"Simulation({len(self.calls)} calls ({shown}), {len(self.rows)} events, "
                 f"seed={self.seed})")
 
     def turns(self):
@@ -107,11 +114,11 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
                                                runner.session_hooks],
                            clock_ms=clock_ms)
     bus.set_clock(clock_ms)  # the session clock starts when the call is dispatched
-    bus.subscribe(sink.append)
+    bus.subscribe(sink.append, rows=True)
     for rec in recorders:
         rec.label(session.session_id, scenario_id=call.plan.scenario_id or None, seed=seed,
                   call_index=index, repeat=call.repeat)
-        bus.subscribe(rec)
+        bus.subscribe(getattr(rec, "take", rec))  # a Recorder takes rows; any callable gets events
     conv = (conversation or Conversation)(
         session, call.plan, call.profile, rng,
         stt=simulated(pipeline.stt, STT),
@@ -240,7 +247,7 @@ async def _simulate(runner: AgentRunner, todo: list[_Call], seed: int, strict: b
         finally:  # a cancelled run keeps what its calls recorded, the last one closed too
             for rec in recorders:
                 rec.flush()
-    return Simulation([e for sink in sinks for e in sink], list(results), seed, recorder)
+    return Simulation([r for sink in sinks for r in sink], list(results), seed, recorder)
 
 
 def recorders_of(runner: AgentRunner, recorder: Any) -> list:

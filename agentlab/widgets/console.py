@@ -19,6 +19,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..events import event_of
 from ..hooks.registry import HookRegistry
 from ..recorder import Recorder
 from ._html import latency_bar, table_html
@@ -234,9 +235,11 @@ class _Tee:
         self.flush, self.label = recorder.flush, recorder.label
         self.begin_run = recorder.begin_run
 
-    def __call__(self, event: Any) -> None:
-        self.recorder(event)
-        self.view(event)
+    def take(self, row: tuple) -> None:
+        self.recorder.take(row)
+        self.view(event_of(row))  # the console shows objects; the recorder keeps rows
+
+    take.rows = True
 
 
 def _wav_ms(upload: Any) -> float | None:

@@ -265,10 +265,12 @@ def test_realtime_call_transcribes_once_while_the_end_of_turn_window_runs(monkey
     calls = _count_transcriptions(monkeypatch)
 
     class Watch(al.Recorder):
-        def __call__(self, event):
-            if event.name == "user_speech_end":  # published when the window has closed
+        def take(self, row):  # the bus hands the recorder rows (cls, session, ...)
+            if row[0].name == "user_speech_end":  # published when the window has closed
                 calls.append("turn ended")
-            super().__call__(event)
+            super().take(row)
+
+        take.rows = True
 
     rec = Watch()
     live.run_live_sync(runner(), live.AudioFileCaller([DATA / FILES[0]], pause_ms=100),
