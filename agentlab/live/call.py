@@ -277,9 +277,11 @@ class LiveConversation(Conversation):
                 await bus.emit(ev.LlmFirstToken)
             yield delta
 
-    async def speak(self, text: AsyncIterator[str], inst: TurnInstants | None,
+    async def speak(self, text: AsyncIterator[str] | list[str], inst: TurnInstants | None,
                     source: str) -> None:
         bus = self.session.bus
+        if isinstance(text, list):  # say(): a fixed text
+            text = _given(text)
         loop = asyncio.get_running_loop()
         first = True
 
@@ -317,6 +319,11 @@ class LiveConversation(Conversation):
         if started:
             await self.sleep(playhead - self.now())  # the caller hears it all
             await bus.emit(ev.AgentSpeechEnd, False, source)
+
+
+async def _given(text: list[str]) -> AsyncIterator[str]:
+    for chunk in text:
+        yield chunk
 
 
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")

@@ -17,8 +17,9 @@ Segments are differences of consecutive instants, so they add up to
 
 A :class:`Conversation` is one call's state and clock; its roles live in their own
 modules: the caller's side (``caller_script.py``), each turn's agent side
-(``turn_engine.py``, with ``reply_plan.py`` and ``turn_model.py``), the agent's speech
-(``speech.py``) and work beside the call (``background.py``).
+(``turn_engine.py``, with ``turn_model.py``), the agent's speech and reply, written once
+as programs (``reply_program.py``) that ``executors.py`` runs inline or as tasks
+(``speech.py``), and work beside the call (``background.py``).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class Conversation(CallerScript, TurnEngine, Speaker, BackgroundWork):
         if self.ending:
             raise CallEnded(self.ending)
         if ms > 0:
-            advance = self._advance or self._advancer()
+            advance = self._advance or self.advancer()
             if advance(ms / 1000.0):
                 return
             loop = asyncio.get_running_loop()
@@ -114,7 +115,7 @@ class Conversation(CallerScript, TurnEngine, Speaker, BackgroundWork):
             raise CallEnded(self.ending)
         bus = self.session.bus
         now, emit_now = bus.now_ms, bus.emit_now
-        advance = self._advance or self._advancer()
+        advance = self._advance or self.advancer()
         for at, cls, what in steps:
             wait = at - now()
             if wait > 0 and not advance(wait / 1000.0):
@@ -126,9 +127,13 @@ class Conversation(CallerScript, TurnEngine, Speaker, BackgroundWork):
             if self.ending:
                 raise CallEnded(self.ending)
 
-    def _advancer(self):
-        loop = asyncio.get_running_loop()
-        self._advance = getattr(loop, "advance", None) or _never
+    def advancer(self):
+        """The running loop's ``advance(delay_s) -> bool`` (``VirtualTimeLoop.advance``:
+        move the clock on without yielding when that is exactly what sleeping would do;
+        False: sleep instead). On a real-time loop it always says False."""
+        if self._advance is None:
+            loop = asyncio.get_running_loop()
+            self._advance = getattr(loop, "advance", None) or _never
         return self._advance
 
     def end(self, reason: str) -> None:

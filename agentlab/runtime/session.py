@@ -80,11 +80,8 @@ class Session:
         if conv.ending:
             return
 
-        async def one() -> Any:
-            yield text
-
         try:
-            await conv.speak(one(), None, source="say")
+            await conv.speak([text], None, source="say")
         except CallEnded:
             pass
 

@@ -1,13 +1,20 @@
-"""The agent's speech: the ``tts`` slot over a text stream, audio queued for playback as
-it arrives, barge-in cutting it, and the error row for text a failing ``tts`` hook lost."""
+"""The agent's speech: say() and the reply's audio (the programs in ``reply_program.py``,
+run by ``executors.py``), speech-to-speech playout, and the answered call's timer."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterable
+from functools import partial
 
 from .. import events as ev
 from .ending import ENDED
+from .executors import run_inline, run_tasks
+from .reply_program import Speech, builtin_tts, speaker
 from .turn_model import TurnInstants
+
+# Events speech fires; an awaited hook on one may hold it up (only tasks model that).
+_SPEECH_EVENTS = ("tts_request", "tts_first_audio", "agent_speech_start",
+                  "agent_speech_end", "interruption")
 
 
 class Speaker:
@@ -23,98 +30,27 @@ class Speaker:
             return to_model + draw("model_to_backend_ms"), 0.0, draw("backend_to_client_ms")
         return draw("tts_ttfb_ms"), draw("tts_leading_silence_ms"), draw("transport_out_ms")
 
-    async def speak(self, text: AsyncIterator[str], inst: TurnInstants | None,
+    async def speak(self, text: Iterable[str], inst: TurnInstants | None,
                     source: str) -> None:
-        """Run the tts slot over ``text`` and play the audio out; stops on barge-in."""
-        bus = self.session.bus
-        first_text = True
+        """Speak ``text`` (a say(): no LLM side) through the tts slot; stops on barge-in."""
+        speech, tts_stage, speaker = self.speech_programs(inst, source)
+        if self.speaks_inline(_SPEECH_EVENTS):
+            await run_inline(self, speech, tts_stage, [speaker], text)
+        else:
+            await run_tasks(self, speech, tts_stage, speaker, text)
+
+    def speech_programs(self, inst: TurnInstants | None, source: str) -> tuple:
+        """An utterance's bookkeeping, its TTS stage (made afresh for each run of the
+        built-in stage) and its speaker, with the stages' latencies drawn now."""
         ttfb, lead, out_ms = self._speech_latencies()
+        speech = Speech(source, inst, len(self.spoken))
+        return (speech, partial(builtin_tts, self, speech, ttfb, lead),
+                speaker(self, speech, out_ms))
 
-        async def builtin_tts(stream: AsyncIterator[str]) -> AsyncIterator[bytes]:
-            nonlocal first_text
-            async for chunk in stream:
-                if first_text:
-                    first_text = False
-                    if inst is not None:
-                        inst.tts_request = self.now()
-                    await bus.emit(ev.TtsRequest, chunk)
-                    await self.sleep(ttfb)
-                    yield self.tts.pcm(lead, silent=True)
-                left = self.tts.duration_ms(chunk)
-                while left > 0:
-                    ms = min(self.tts.chunk_ms, left)
-                    left -= ms
-                    yield self.tts.pcm(ms)
-                self.spoken.append(chunk)
-
-        # Audio is queued for playback as it arrives (synthesis outruns real time); the
-        # playhead is when the queued audio will have played out. We only wait for it at
-        # the end, or up to the caller's barge-in if that comes first.
-        started = False   # the first audio arrived
-        speaking = False  # agent_speech_start fired: the caller hears the agent
-        interrupted = False
-        playhead = 0.0
-        bytes_per_ms = 2 * self.tts.sample_rate / 1000.0
-        offered: list[str] = []
-        before = len(self.spoken)
-
-        async def offered_text() -> AsyncIterator[str]:
-            async for chunk in text:
-                offered.append(chunk)
-                yield chunk
-
-        audio = bus.stream_slot("tts", builtin_tts, offered_text())
-        try:
-            async for pcm in audio:
-                if not started:
-                    started = True
-                    if inst is not None:
-                        inst.tts_first_audio = self.now()
-                    await bus.emit(ev.TtsFirstAudio)
-                    await self.sleep(out_ms)
-                    if inst is not None:
-                        inst.agent_speech_start = self.now()
-                        self.answered()
-                    await bus.emit(ev.AgentSpeechStart, source)
-                    speaking = True
-                    # only a reply is barged in on; a stale instant from an earlier
-                    # reply must not cut this one
-                    barge = self.barge_after_ms if source == "reply" else None
-                    self.barge_in_at_ms = None if barge is None else self.now() + barge
-                playhead = max(playhead, self.now()) + len(pcm) / bytes_per_ms
-                if await self._barge_before(playhead):
-                    interrupted = True
-                    break
-            if started and not interrupted:
-                await self.sleep(playhead - self.now())
-        except ENDED:
-            if speaking:  # a hang-up before the audio reached the caller ends nothing
-                await bus.emit(ev.AgentSpeechEnd, True, source)
-            raise
-        finally:
-            # a barge-in or the call's end leaves the tts stream (and a hook's generator)
-            # unfinished: close it in this task, not later in the loop's finalizer
-            await audio.aclose()
-        if started:
-            if interrupted:
-                await bus.emit(ev.Interruption)
-            await bus.emit(ev.AgentSpeechEnd, interrupted, source)
-        if not interrupted:
-            await self._unspoken(offered, self.spoken[before:])
-        if inst is not None:
-            inst.interrupted = interrupted
-
-    async def _unspoken(self, offered: list[str], said: list[str]) -> None:
-        """Text that went into the tts slot and never came out as audio (a tts hook that
-        failed mid-stream took it down with it) is an error row saying what was lost."""
-        lost = [c for c in offered if c not in said]
-        n_offered = sum(len(c.split()) for c in offered)
-        n_said = sum(len(c.split()) for c in said)
-        if lost and n_said < n_offered:
-            await self.session.bus.emit_error(
-                "tts", f"{n_offered - n_said} of {n_offered} words were never spoken (the "
-                f"tts stream lost them): {' '.join(c.strip() for c in lost)!r}",
-                severity="warn")
+    def speaks_inline(self, events: tuple[str, ...]) -> bool:
+        """Whether speech can run inline: no ``tts`` hook, no awaited hook on ``events``."""
+        bus = self.session.bus
+        return not bus.has_handlers("pipeline.tts") and not bus.holds_up(events)
 
     async def play_out(self, until: float, barge_at: float | None, source: str) -> bool:
         """Play the agent's audio until ``until``, or until the caller barges in."""
@@ -129,15 +65,6 @@ class Speaker:
             await bus.emit(ev.Interruption)
         await bus.emit(ev.AgentSpeechEnd, interrupted, source)
         return interrupted
-
-    async def _barge_before(self, playhead: float) -> bool:
-        """True (after waiting until then) if the caller barges in before ``playhead``."""
-        at = self.barge_in_at_ms
-        if at is None or at >= playhead:
-            return False
-        self.barge_in_at_ms = None
-        await self.sleep(at - self.now())
-        return True
 
     def answered(self) -> None:
         if self.patience_timer is not None:

@@ -1,22 +1,22 @@
 """One caller turn's agent side: the cascade (VAD, STT, endpointing, user hooks, LLM,
 tools, the reply) or a speech-to-speech model's turn, measured into segments.
 
-A reply no hook can change or hold up is worked out in advance (``reply_plan.py``) and
-played as steps; otherwise it streams (tasks, a queue, the ``llm`` chain and the ``tts``
-slot). ``tests/runtime/test_fast_path.py`` holds both to the same events.
+The reply's rules are written once, as programs (``reply_program.py``); they run inline
+when no hook can change or hold the reply up, else as tasks through the ``llm`` chain and
+the ``tts`` slot (``executors.py``). ``tests/runtime/test_fast_path.py`` and the golden
+tables hold both executors to the same events.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import AsyncIterator
 from typing import Any
 
 from .. import events as ev
 from .caller import CallerTurn
-from .ending import ENDED
-from .reply_plan import plan_reply, wake_at
+from .executors import run_inline, run_program, run_tasks
+from .reply_program import first_token, reply_text, wake_at
 from .tool_calls import run_tool_calls
 from .turn_model import SpeechData, SpeechEvent, TurnInstants
 
@@ -146,118 +146,40 @@ class TurnEngine:
         return interrupted
 
     async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
-        """From the LLM request (sent, ``inst.llm_request`` set) to the turn's end."""
+        """From the LLM request (sent, ``inst.llm_request`` set) to the turn's end: the
+        reply's programs (reply_program.py), inline when no hook can change or hold them
+        up, else as tasks."""
         session, bus, rng = self.session, self.session.bus, self.rng
         machine = session.dialog_machine
         turn = self.current
         raw, steps = await machine.respond(transcript, rng, self.llm, turn.reply,
                                            turn.tool_calls)
-        tokens_in, tokens_out = self.token_usage(transcript, raw)
+        tokens = self.token_usage(transcript, raw)
         tps = self.draw("llm_tokens_per_s")
-        planned = not (bus.has_handlers("pipeline.tts") or bus.has_handlers("pipeline.llm")
-                       or bus.holds_up(_REPLY_EVENTS))
-        first = ()
         if steps:  # the model answers with tool calls first, then a second request
             await self.sleep(self.draw("llm_ttft_ms") - (self.now() - inst.llm_request))
             t0 = self.now()
             await run_tool_calls(self, steps)
             inst.tools_ms = self.now() - t0
-            await self.sleep(self.draw("llm_ttft_ms"))
+            first_wait = self.draw("llm_ttft_ms")
         else:
-            now = self.now()
-            wait = self.draw("llm_ttft_ms") - (now - inst.llm_request)
-            if planned:  # the first token is the plan's first step
-                inst.first_token = wake_at(now, wait)
-                first = ((inst.first_token, ev.LlmFirstToken, ()),)
-            else:
-                await self.sleep(wait)
-        if not first:
-            inst.first_token = self.now()
-            await bus.emit(ev.LlmFirstToken)
-        if planned:
-            await self._planned_reply(raw, inst, tokens_in, tokens_out, tps, first)
-        else:
-            await self._stream_reply(raw, inst, tokens_in, tokens_out, tps)
-        self.count_turn(tokens_in, tokens_out)
+            first_wait = self.draw("llm_ttft_ms") - (self.now() - inst.llm_request)
+        buffered = bus.has_handlers("pipeline.llm")
+        if not buffered and self.speaks_inline(_REPLY_EVENTS):
+            speech, tts_stage, speaker = self.speech_programs(inst, "reply")
+            text = reply_text(self, raw, inst, tokens, tps, False, first_wait)
+            await run_inline(self, speech, tts_stage, [speaker, text])
+        else:  # the first token comes before the reply's tasks start
+            await run_program(self, first_token(self, inst, first_wait))
+            speech, tts_stage, speaker = self.speech_programs(inst, "reply")
+            text = reply_text(self, raw, inst, tokens, tps, buffered)
+            await run_tasks(self, speech, tts_stage, speaker, reply_text=text)
+        self.count_turn(*tokens)
         total, segments = inst.segments()
         if not math.isnan(total):
             self.totals.append(total)
         if not bus.emit_now(ev.TurnEnd, total, segments, inst.interrupted):
             await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)
-
-    async def _planned_reply(self, raw: str, inst: TurnInstants, tokens_in: int,
-                             tokens_out: int, tps: float, first: tuple = ()) -> None:
-        """The reply when no hook can change or hold it up: the same instants as
-        :meth:`_stream_reply`, worked out in advance (reply_plan.py), after the ``first``
-        steps (the first token, when it has not fired yet)."""
-        draw = self.draw  # drawn in the order _stream_reply's speak() draws them
-        tts_ms = (draw("tts_ttfb_ms"), draw("tts_leading_silence_ms"),
-                  draw("transport_out_ms"))
-        plan = plan_reply(self, raw, inst.first_token, tps, (tokens_in, tokens_out), tts_ms,
-                          inst)
-        try:
-            await self.play((*first, *plan.steps))
-        except ENDED:
-            if plan.started and not plan.ended:
-                await self.session.bus.emit(ev.AgentSpeechEnd, True, "reply")
-            raise
-        inst.interrupted = plan.interrupted
-
-    async def _stream_reply(self, raw: str, inst: TurnInstants, tokens_in: int,
-                            tokens_out: int, tps: float) -> None:
-        """The reply streamed: the LLM's text through the ``llm`` chain (which waits for
-        the full response) or sentence by sentence, through the ``tts`` slot, played out
-        until done or barged in on."""
-        bus = self.session.bus
-        queue: asyncio.Queue = asyncio.Queue()
-        closed = False
-        buffered = bus.has_handlers("pipeline.llm")
-
-        async def generate() -> str:
-            try:
-                return await produce()
-            finally:  # however generation ends (the call may end mid-way), close the text
-                if not closed:
-                    queue.put_nowait(None)
-
-        async def produce() -> str:
-            if buffered:  # llm hooks need the full response: that wait is the cost
-                await self.sleep(1000.0 * tokens_out / tps)
-                await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
-                t0 = self.now()
-                final = await bus.run_chain("llm", raw)
-                inst.chain_ms = self.now() - t0
-                inst.text_ready = self.now()
-                queue.put_nowait(final)
-            else:
-                final = raw
-                ready = inst.first_token
-                for i, sentence in enumerate(self.llm.sentences(raw)):
-                    ready += 1000.0 * self.llm.tokens(sentence) / tps
-                    await self.sleep(ready - self.now())
-                    if i == 0:
-                        inst.text_ready = self.now()
-                    queue.put_nowait(sentence + " ")
-                await bus.emit(ev.LlmResponse, raw, tokens_in, tokens_out)
-            nonlocal closed
-            closed = True
-            queue.put_nowait(None)
-            self.last_reply = final
-            await bus.emit(ev.AgentTurn, final)
-            return final
-
-        async def text_stream() -> AsyncIterator[str]:
-            while (chunk := await queue.get()) is not None:
-                yield chunk
-
-        gen_task = asyncio.ensure_future(generate())
-        try:
-            await self.speak(text_stream(), inst, source="reply")
-            await gen_task
-        finally:
-            if not gen_task.done():
-                gen_task.cancel()
-                await asyncio.gather(gen_task, return_exceptions=True)
 
     def token_usage(self, transcript: str, reply: str) -> tuple[int, int]:
         llm = self.llm
@@ -278,7 +200,7 @@ class TurnEngine:
         return d(self.rng) if callable(d) else float(d)
 
 
-# Events a reply fires; an awaited hook on one may hold the reply up, which only the
-# streaming version models.
+# Events a reply fires; an awaited hook on one may hold the reply up (only tasks model
+# that).
 _REPLY_EVENTS = ("llm_response", "agent_turn", "tts_request", "tts_first_audio",
                  "agent_speech_start", "agent_speech_end", "interruption")

@@ -1,8 +1,9 @@
-"""Planned replies (reply_plan.py) fire exactly what the streaming version fires.
+"""The inline executor fires exactly what the task executor fires, on the same programs.
 
-A turn with no ``stt``/``tts``/``llm`` hook and no awaited hook on the reply's events is
-worked out in advance; registering pass-through ``stt`` and ``tts`` hooks forces the
-streaming version (tasks, queue, async generators, PCM chunks) on the same draws. Both
+A turn with no ``stt``/``tts``/``llm`` hook and no awaited hook on the reply's events runs
+inline (``runtime/executors.py``: one loop, the clock moved between waits); registering
+pass-through ``stt`` and ``tts`` hooks runs the same reply programs as tasks (a queue,
+async generators, PCM chunks through the ``tts`` slot) on the same draws. Both
 must give the same events at the same instants (the same microsecond of the virtual
 clock), the same transcripts and spoken text.
 """
@@ -91,7 +92,7 @@ def names(sim):
     "barge_in_ms": st.one_of(st.none(), st.floats(0, 6000))}), min_size=1, max_size=6),
     seed=st.integers(0, 10_000), profile=st.sampled_from(al.available_profiles()),
     end_after=st.one_of(st.none(), st.integers(0, 5)))
-def test_planned_reply_fires_what_the_streamed_reply_fires(script, seed, profile, end_after):
+def test_inline_reply_fires_what_the_reply_as_tasks_fires(script, seed, profile, end_after):
     planned = al.simulate_sync(make_runner(False, end_after), script, seed=seed,
                                profile=profile)
     streamed = al.simulate_sync(make_runner(True, end_after), script, seed=seed,
