@@ -121,9 +121,15 @@ class Profile:
                               f"{', '.join(self.stages)}.") from None
 
     def sampler(self, rng: np.random.Generator, block: int = 32) -> StageSampler:
-        """Draws for one call, sampled ``block`` at a time per stage (scalar numpy draws
-        cost a microsecond each; a simulated call makes hundreds)."""
+        """Draws for one call: every stage's next ``block`` delays at once, in two numpy
+        calls (scalar numpy draws cost a microsecond each; a simulated call makes
+        hundreds, and a call's set-up drew a block per stage)."""
         return StageSampler(self, rng, block)
+
+    @cached_property
+    def blocks(self) -> StageBlocks:
+        """How to draw a block of every stage at once (built once per profile)."""
+        return StageBlocks(self)
 
     @classmethod
     def from_dict(cls, data: dict, where: str = "profile") -> Profile:
@@ -140,29 +146,109 @@ class Profile:
                    sources=data.get("sources", {}))
 
 
+class StageBlocks:
+    """Draws ``n`` delays of every stage of a profile at once: one ``standard_normal``
+    call for every lognormal part, one ``random`` call for the outliers (whether, how
+    far) and the mixtures' picks, and a handful of array operations.
+
+    Part ``i`` is stage ``i``'s own distribution (a fixed stage's part is overwritten
+    with its value, so it stays exact); a mixture's components are parts after those.
+    """
+
+    def __init__(self, profile: Profile):
+        self.stages = tuple(profile.stages)
+        dists = list(profile.stages.values())
+        parts: list[dict[str, float]] = [
+            d.params if d.kind == "lognormal" else {"mu": 0.0, "sigma": 0.0} for d in dists]
+        self._fixed_rows = [i for i, d in enumerate(dists) if d.kind == "fixed"]
+        self._fixed = np.array([[dists[i].params["value"]] for i in self._fixed_rows])
+        # a mixture stage: its parts as (cumulative weight, part index or fixed value)
+        self._mixtures: list[tuple[int, list[float], list[Any]]] = []
+        for i, d in enumerate(dists):
+            if d.kind == "mixture":
+                flat = _flatten(d, 1.0)
+                refs = []
+                for _, leaf in flat:
+                    if leaf.kind == "fixed":
+                        refs.append(leaf.params["value"])
+                    else:
+                        parts.append(leaf.params)
+                        refs.append(len(parts) - 1)
+                self._mixtures.append((i, np.cumsum([w for w, _ in flat]).tolist(), refs))
+        self._n_parts = len(parts)
+        self._mu = np.array([[p["mu"]] for p in parts])
+        self._sigma = np.array([[p["sigma"]] for p in parts])
+        self._outliers = any("out_p" in p for p in parts)
+        self._out_p = np.array([[p.get("out_p", 0.0)] for p in parts])
+        self._out_low = np.array([[p.get("out_low", 1.0)] for p in parts])
+        self._out_span = np.array([[p.get("out_high", 1.0) - p.get("out_low", 1.0)]
+                                   for p in parts])
+
+    def draw(self, rng: np.random.Generator, n: int) -> dict[str, list[float]]:
+        """``n`` delays per stage, each list reversed (the next one is ``pop()``)."""
+        k, mixtures = self._n_parts, self._mixtures
+        x = rng.standard_normal((k, n))
+        x *= self._sigma
+        x += self._mu
+        np.exp(x, out=x)
+        if self._outliers or mixtures:
+            u = rng.random((2 * k + len(mixtures), n) if self._outliers else
+                           (len(mixtures), n))
+            if self._outliers:
+                x = np.where(u[:k] < self._out_p,
+                             x * (self._out_low + self._out_span * u[k:2 * k]), x)
+                u = u[2 * k:]
+            for (i, bounds, refs), pick in zip(mixtures, u, strict=True):
+                # the first part whose share of [0, 1) ends after the pick
+                chosen = x[refs[-1]] if isinstance(refs[-1], int) else refs[-1]
+                for bound, ref in zip(bounds[-2::-1], refs[-2::-1], strict=True):
+                    chosen = np.where(pick < bound, x[ref] if isinstance(ref, int) else ref,
+                                      chosen)
+                x[i] = chosen
+        if self._fixed_rows:
+            x[self._fixed_rows] = self._fixed
+        return dict(zip(self.stages, x[:len(self.stages), ::-1].tolist(), strict=True))
+
+
+def _flatten(dist: Dist, weight: float) -> list[tuple[float, Dist]]:
+    """``dist`` as weighted fixed or lognormal parts (a mixture of mixtures is one mixture
+    with the weights multiplied)."""
+    if dist.kind != "mixture":
+        return [(weight, dist)]
+    return [leaf for w, d in dist.components for leaf in _flatten(d, weight * w)]
+
+
 class StageSampler:
     """``draw(stage)`` returns the next delay of ``stage`` for one call; deterministic for a
-    given generator and order of draws."""
+    given generator and order of draws. The first draw draws a short block of every stage
+    (most calls are a few turns); when a stage runs out, every stage gets ``block`` more
+    (after what it has left)."""
 
     __slots__ = ("_block", "_left", "_profile", "_rng")
 
+    FIRST_BLOCK = 8
+
     def __init__(self, profile: Profile, rng: np.random.Generator, block: int):
         self._profile, self._rng, self._block = profile, rng, block
-        self._left: dict[str, list[float]] = {}
+        self._left: dict[str, list[float]] | None = None
 
     def draw(self, stage: str) -> float:
-        left = self._left.get(stage)
-        if not left:
-            try:
-                dist = self._profile.stages[stage]
-            except KeyError:
-                raise ConfigError(
-                    f"profile {self._profile.name!r} has no stage {stage!r}; it has "
-                    f"{', '.join(self._profile.stages)}.") from None
-            left = dist.sample_n(self._rng, self._block).tolist()
-            left.reverse()
-            self._left[stage] = left
-        return left.pop()
+        left = self._left
+        if left is None:
+            left = self._left = self._profile.blocks.draw(self._rng, self.FIRST_BLOCK)
+        try:
+            values = left[stage]
+        except KeyError:
+            raise ConfigError(
+                f"profile {self._profile.name!r} has no stage {stage!r}; it has "
+                f"{', '.join(self._profile.stages)}.") from None
+        if not values:
+            more = self._profile.blocks.draw(self._rng, self._block)
+            for name, fresh in more.items():
+                fresh.extend(left[name])  # what a stage had left is drawn first
+                left[name] = fresh
+            values = left[stage]
+        return values.pop()
 
 
 def available_profiles() -> list[str]:

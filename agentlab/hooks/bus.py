@@ -40,6 +40,29 @@ def _loop_clock_ms() -> float:
     return asyncio.get_running_loop().time() * 1e3
 
 
+def _dispatch_tables(registries: list[HookRegistry]) -> tuple:
+    """The enabled handlers per hook (registry order), the handlers viewing each event
+    (spec table order: firing order), and the events an awaited handler views."""
+    lists: dict[str, list[list[HandlerEntry]]] = {}
+    for reg in registries:
+        for spec, entries in reg:
+            if entries:
+                lists.setdefault(spec.key, []).append(entries)
+    flat = {key: tuple(e for lst in group for e in lst if e.enabled)
+            for key, group in lists.items()}
+    views: dict[str, list[tuple[HookSpec, tuple[HandlerEntry, ...]]]] = {}
+    for spec in HOOK_SPECS:  # table order is firing order
+        entries = flat.get(spec.key)
+        if entries and spec.event:
+            views.setdefault(spec.event, []).append((spec, entries))
+    blocking = frozenset(name for name, specs in views.items()
+                         if any(_holds(spec) for spec, _ in specs))
+    return flat, views, blocking
+
+
+_TABLES: dict[tuple[int, ...], tuple] = {}  # registries' stamps -> their dispatch tables
+
+
 class HookBus:
     """Canonical-event bus and hook dispatcher for one session.
 
@@ -80,10 +103,7 @@ class HookBus:
         # out of the simulation once the call has ended, whatever caught it on the way
         self.strict_error: BaseException | None = None
         self._registries = list(registries)
-        self._by_key: dict[str, list[list[HandlerEntry]]] = {}
         for reg in self._registries:
-            for spec, entries in reg:
-                self._by_key.setdefault(spec.key, []).append(entries)
             reg.attach(self)
         self._flat: dict[str, tuple[HandlerEntry, ...]] = {}
         self._views: dict[str, list[tuple[HookSpec, tuple[HandlerEntry, ...]]]] = {}
@@ -95,8 +115,6 @@ class HookBus:
         if registry in self._registries:
             return
         self._registries.append(registry)
-        for spec, entries in registry:
-            self._by_key.setdefault(spec.key, []).append(entries)
         registry.attach(self)
         self._stale = True
 
@@ -112,16 +130,17 @@ class HookBus:
         awaited handler views (emitting one may take session time). The new tables are
         built aside and swapped in whole, so dispatch never sees half of one."""
         self._stale = False  # a change from now on marks the tables stale again
-        flat = {key: tuple(e for lst in lists for e in lst if e.enabled)
-                for key, lists in self._by_key.items()}
-        views: dict[str, list[tuple[HookSpec, tuple[HandlerEntry, ...]]]] = {}
-        for spec in HOOK_SPECS:  # table order is firing order
-            entries = flat.get(spec.key)
-            if entries and spec.event:
-                views.setdefault(spec.event, []).append((spec, entries))
-        blocking = frozenset(name for name, specs in views.items()
-                             if any(_holds(spec) for spec, _ in specs))
-        self._flat, self._views, self._blocking = flat, views, blocking
+        # Every call of a run has the same registries (the session's own are empty), so
+        # the tables are kept by the registries' stamps (a stamp names one registry's
+        # handlers at one moment) and a call's bus usually builds nothing.
+        key = tuple(reg.stamp for reg in self._registries)
+        tables = _TABLES.get(key)
+        if tables is None:
+            tables = _dispatch_tables(self._registries)
+            if len(_TABLES) >= 256:
+                _TABLES.clear()
+            _TABLES[key] = tables
+        self._flat, self._views, self._blocking = tables
 
     def entries(self, hook: str) -> tuple[HandlerEntry, ...]:
         """The enabled handlers of ``"scope.name"``, in firing order."""

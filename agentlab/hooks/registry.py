@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import itertools
 import threading
 import types
 import warnings
@@ -38,6 +39,8 @@ _OWNER_OF_SCOPE = {
     Scope.PIPELINE: "@pipeline.on(...)",
     Scope.FRAMEWORK: "session.hooks.register(...)",
 }
+
+_STAMPS = itertools.count(1)  # HookRegistry.stamp: unique in this process
 
 
 class HandlerEntry:
@@ -204,6 +207,9 @@ class HookRegistry:
         # has to check whether registration moved under it (it is rare, dispatch is hot).
         self._buses: weakref.WeakSet = weakref.WeakSet()
         self._buses_lock = threading.Lock()  # buses come and go in simulation threads
+        # Which handlers these are: 0 while none was ever registered, then a number no
+        # other registry or moment has (buses keep dispatch tables by it).
+        self.stamp = 0
 
     def attach(self, bus: Any) -> None:
         """Have ``bus`` rebuild its dispatch tables whenever these handlers change."""
@@ -211,6 +217,7 @@ class HookRegistry:
             self._buses.add(bus)
 
     def _changed(self) -> None:
+        self.stamp = next(_STAMPS)
         with self._buses_lock:
             buses = list(self._buses)
         for bus in buses:

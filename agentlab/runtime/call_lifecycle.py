@@ -39,7 +39,7 @@ async def play_call(runner: AgentRunner, ctx: CallContext, conv: Any, strict: bo
             entry = asyncio.ensure_future(runner.entrypoint(ctx))
         finally:
             CURRENT_CALL.reset(token)
-        finished = asyncio.ensure_future(conv.finished.wait())
+        finished = conv.finished.future()
         why = await bounded_wait({entry, finished}, max_call_s)
         if entry.done() and not finished.done():
             err = None if entry.cancelled() else entry.exception()
@@ -70,9 +70,6 @@ async def play_call(runner: AgentRunner, ctx: CallContext, conv: Any, strict: bo
             entry.cancel()
             await asyncio.gather(entry, return_exceptions=True)
         raise
-    finally:
-        if finished is not None:
-            finished.cancel()
     if entry is not None and not entry.done():  # session over: a grace period, then cancel
         if await bounded_wait({entry}, grace_s) is not None:
             entry.cancel()

@@ -39,7 +39,7 @@ from ..plugins import simulated
 from .background import BackgroundWork
 from .caller import CallerTurn, CallPlan
 from .caller_script import CallerScript
-from .ending import CallEnded
+from .ending import CallEnded, CallFinished
 from .speech import Speaker
 from .turn_engine import TurnEngine
 
@@ -66,7 +66,7 @@ class Conversation(CallerScript, TurnEngine, Speaker, BackgroundWork):
     task: asyncio.Task | None = None  # the task running the session loop, while it runs
     stopping: bool = False  # stop() cancelled that task
     waiters: set = field(default_factory=set)  # every task's pending sleep, for end()
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: CallFinished = field(default_factory=CallFinished)
     totals: list[float] = field(default_factory=list)
     tokens_in: int = 0
     tokens_out: int = 0

@@ -47,6 +47,7 @@ async def run_inline(conv: Any, speech: Speech, tts_stage: Callable, programs: l
     failed: dict[int, BaseException] = {}  # id(task) -> what it raised
     tasks = [[program] for program in programs]
     ready.extend((task, None, None) for task in tasks)
+    cancelled = False
     while ready or timers:
         if ready:
             task, value, exc = ready.popleft()
@@ -57,7 +58,7 @@ async def run_inline(conv: Any, speech: Speech, tts_stage: Callable, programs: l
             if wait > 0 and not advance(wait / 1000.0):
                 try:
                     await conv.sleep(wait)
-                except CallEnded as err:
+                except BaseException as err:
                     exc = err
             if exc is None and conv.ending:
                 exc = CallEnded(conv.ending)
@@ -101,7 +102,7 @@ async def run_inline(conv: Any, speech: Speech, tts_stage: Callable, programs: l
                     if not advance((at - t) / 1000.0):
                         try:
                             await conv.sleep(at - t)
-                        except CallEnded as err:
+                        except BaseException as err:
                             exc = err
                     if exc is None and conv.ending:
                         exc = CallEnded(conv.ending)
@@ -140,6 +141,20 @@ async def run_inline(conv: Any, speech: Speech, tts_stage: Callable, programs: l
                                    else op[1]())
                 except BaseException as err:
                     exc = err
+        if isinstance(exc, asyncio.CancelledError) or (
+                not task and isinstance(failed.get(id(task)), asyncio.CancelledError)):
+            cancelled = True
+        if cancelled and task is not tasks[0] and tasks[0]:
+            # this run's task was cancelled (Conversation.stop) while another program
+            # waited: the speaker gets the cancel where it waits, as in the task executor
+            speaker = tasks[0]
+            ready = deque(entry for entry in ready if entry[0] is not speaker)
+            timers = [entry for entry in timers if entry[2] is not speaker]
+            heapq.heapify(timers)
+            if getter is speaker:
+                getter = None
+            ready.appendleft((speaker, None, asyncio.CancelledError()))
+            cancelled = False
         if not task and task is tasks[0] and id(task) in failed:
             # the speaker failed: the LLM side is cancelled where it is, as the task
             # executor cancels its task

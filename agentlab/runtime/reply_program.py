@@ -142,6 +142,7 @@ def speaker(conv: Any, speech: Speech, out_ms: float):
                             conv.answered()
                         yield (EMIT, ev.AgentSpeechStart, (source,))
                         speaking = True
+                        conv.voice_started()
                         # only a reply is barged in on; a stale instant from an earlier
                         # reply must not cut this one
                         barge = conv.barge_after_ms if source == "reply" else None
@@ -160,6 +161,7 @@ def speaker(conv: Any, speech: Speech, out_ms: float):
                 yield (WAIT, playhead - now())
         except ENDED:
             if speaking:  # a hang-up before the audio reached the caller ends nothing
+                conv.voice_ended()
                 yield (EMIT, ev.AgentSpeechEnd, (True, source))
             raise
     except BaseException as err:  # close the stream on every way out (not when closed)
@@ -170,6 +172,7 @@ def speaker(conv: Any, speech: Speech, out_ms: float):
     # before the speech's end fires, not later in the loop's finalizer
     yield _CLOSE
     if started:
+        conv.voice_ended()
         if interrupted:
             yield (EMIT, ev.Interruption, ())
         yield (EMIT, ev.AgentSpeechEnd, (interrupted, source))

@@ -3,6 +3,7 @@ run by ``executors.py``), speech-to-speech playout, and the answered call's time
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from functools import partial
 
@@ -65,6 +66,32 @@ class Speaker:
             await bus.emit(ev.Interruption)
         await bus.emit(ev.AgentSpeechEnd, interrupted, source)
         return interrupted
+
+    # -- one voice: what waits for the agent to finish speaking -------------------------
+    voices = 0           # utterances playing now (agent_speech_start fired, no end yet)
+    _quiet = None        # the future until_quiet() waits on, made when someone waits
+
+    def voice_started(self) -> None:
+        self.voices += 1
+
+    def voice_ended(self) -> None:
+        self.voices -= 1
+        quiet = self._quiet
+        if not self.voices and quiet is not None and not quiet.done():
+            quiet.set_result(None)
+
+    async def until_quiet(self) -> None:
+        """Wait until the agent is not speaking (a background tool's announcement waits
+        for the reply it landed in, instead of talking over it)."""
+        while self.voices and not self.ending:
+            quiet = self._quiet
+            if quiet is None or quiet.done():
+                quiet = self._quiet = asyncio.get_running_loop().create_future()
+            self.waiters.add(quiet)  # end() resolves it
+            try:
+                await quiet
+            finally:
+                self.waiters.discard(quiet)
 
     def answered(self) -> None:
         if self.patience_timer is not None:

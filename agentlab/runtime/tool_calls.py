@@ -73,6 +73,7 @@ async def _in_background(conv: Any, step: ToolStep, call_id: str) -> None:
                              severity="warn" if status == "cancelled" else "error")
     conv.session.data.setdefault("tool_results", []).append(
         {"name": step.name, "status": status, "result": result, "error": error})
+    await conv.until_quiet()  # not over the reply it landed in
     if not conv.ending:
         await conv.session.say(_announcement(step.name, result, error))
 

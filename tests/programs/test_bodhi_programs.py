@@ -55,9 +55,16 @@ def test_a_background_tool_does_not_hold_the_turn_and_its_result_is_announced():
     assert tool.duration_ms == 3000
     first = rec.turns.iloc[0]
     assert first.seg_tools_ms == 0 and first.total_e2e_ms < 3000  # the turn did not wait
-    assert "Order 4417 ships Friday." in sim.calls[0].spoken  # announced when it landed
-    assert tool.t_result_ms > rec.events[(rec.events.event == "agent_speech_end")
-                                         & (rec.events.turn_id == 1)].t_ms.min()
+    assert "Order 4417 ships Friday." in sim.calls[0].spoken  # announced once it landed
+    events = rec.events
+    said = events[(events.event == "tts_request")
+                  & (events.text.astype(str).str.strip() == "Order 4417 ships Friday.")]
+    reply_end = events[(events.event == "agent_speech_end") & (events.name == "reply")
+                       & (events.turn_id == 1)].t_ms.iloc[0]
+    # this result lands while the agent still speaks its turn-1 reply: the announcement
+    # waits for the reply to end instead of talking over it
+    assert tool.t_result_ms < reply_end
+    assert said.t_ms.iloc[0] == reply_end
 
 
 def test_an_inline_tool_still_holds_the_turn():

@@ -132,3 +132,31 @@ def test_simulation_traceback_does_not_chain_no_running_event_loop():
         al.simulate_sync(runner, ["Hello."], strict=True)
     text = "".join(traceback.format_exception(info.value))
     assert "no running event loop" not in text
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_call_stopped_mid_speech_ends_the_speech(streamed):
+    """max_call_s stops the call by cancelling it (not a session sleep's CallEnded): the
+    agent's speech in progress still gets its agent_speech_end (interrupted), inline and
+    as tasks. The inline executor let the cancel out without telling the speaker."""
+    pipeline = al.Pipeline()
+    if streamed:
+        @pipeline.on("tts")
+        async def same(text_stream):
+            async for pcm in al.hooks.run_tts(text_stream):
+                yield pcm
+
+    async def entry(ctx):
+        await ctx.session.run()
+
+    script = [{"text": "Where is my order?", "pause_ms": 0}]
+    full = al.simulate_sync(al.AgentRunner(entrypoint=entry, pipeline=pipeline), script)
+    start = next(e.t_ms for e in full.events if e.name == "agent_speech_start")
+    end = next(e.t_ms for e in full.events if e.name == "agent_speech_end")
+    cut = al.simulate_sync(al.AgentRunner(entrypoint=entry, pipeline=pipeline), script,
+                           max_call_s=(start + end) / 2 / 1000.0)
+    names = [e.name for e in cut.events]
+    assert cut.calls[0].reason == "timeout"
+    assert names.count("agent_speech_start") == names.count("agent_speech_end") == 1
+    speech_end = next(e for e in cut.events if e.name == "agent_speech_end")
+    assert speech_end.interrupted and start < speech_end.t_ms < end
