@@ -19,15 +19,15 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
-from time import perf_counter, perf_counter_ns
 from typing import Any
 
 from .. import events as ev
-from . import detached, streams
+from . import awaited, detached, streams
 from .detached import DRAIN_S
 from .registry import HandlerEntry, HookRegistry
 from .spec import HOOK_SPECS, Dispatch, HookSpec
 from .streams import run_stt, run_tts
+from .tables import dispatch_tables, holds
 
 __all__ = ["DRAIN_S", "HookBus", "run_stt", "run_tts"]
 
@@ -38,29 +38,6 @@ _reported_handlers: set[str] = set()  # log each broken handler's traceback once
 
 def _loop_clock_ms() -> float:
     return asyncio.get_running_loop().time() * 1e3
-
-
-def _dispatch_tables(registries: list[HookRegistry]) -> tuple:
-    """The enabled handlers per hook (registry order), the handlers viewing each event
-    (spec table order: firing order), and the events an awaited handler views."""
-    lists: dict[str, list[list[HandlerEntry]]] = {}
-    for reg in registries:
-        for spec, entries in reg:
-            if entries:
-                lists.setdefault(spec.key, []).append(entries)
-    flat = {key: tuple(e for lst in group for e in lst if e.enabled)
-            for key, group in lists.items()}
-    views: dict[str, list[tuple[HookSpec, tuple[HandlerEntry, ...]]]] = {}
-    for spec in HOOK_SPECS:  # table order is firing order
-        entries = flat.get(spec.key)
-        if entries and spec.event:
-            views.setdefault(spec.event, []).append((spec, entries))
-    blocking = frozenset(name for name, specs in views.items()
-                         if any(_holds(spec) for spec, _ in specs))
-    return flat, views, blocking
-
-
-_TABLES: dict[tuple[int, ...], tuple] = {}  # registries' stamps -> their dispatch tables
 
 
 class HookBus:
@@ -130,16 +107,7 @@ class HookBus:
         awaited handler views (emitting one may take session time). The new tables are
         built aside and swapped in whole, so dispatch never sees half of one."""
         self._stale = False  # a change from now on marks the tables stale again
-        # Every call of a run has the same registries (the session's own are empty), so
-        # the tables are kept by the registries' stamps (a stamp names one registry's
-        # handlers at one moment) and a call's bus usually builds nothing.
-        key = tuple(reg.stamp for reg in self._registries)
-        tables = _TABLES.get(key)
-        if tables is None:
-            tables = _dispatch_tables(self._registries)
-            if len(_TABLES) >= 256:
-                _TABLES.clear()
-            _TABLES[key] = tables
+        tables = dispatch_tables(self._registries)
         self._flat, self._views, self._blocking = tables
 
     def entries(self, hook: str) -> tuple[HandlerEntry, ...]:
@@ -202,8 +170,8 @@ class HookBus:
         if views:
             ctx = self.context
             for spec, entries in views:
-                if _holds(spec):
-                    await self._observe(spec, entries, spec.args_of(event, ctx))
+                if holds(spec):
+                    await awaited.observe(self, spec, entries, spec.args_of(event, ctx))
                 else:
                     self._detach(spec, entries, spec.args_of(event, ctx))
         return event
@@ -285,59 +253,17 @@ class HookBus:
         self.spawn(self.emit(ev.Error, "observer", str(err), type(err).__name__,
                              repr(observer), "error", err))
 
-    # -- observe: awaited in order ------------------------------------------------
-    async def _observe(self, spec: HookSpec, entries: tuple[HandlerEntry, ...],
-                       args: tuple) -> None:
-        if self._listening:
-            return await self._observe_recorded(spec, entries, args)
-        # Hot path: one clock read per handler boundary; float seconds avoid allocating
-        # big ints on every read (the clock dominates dispatch cost).
-        clock = perf_counter
-        t0 = clock()
-        for entry in entries:
-            try:
-                await entry.fn(*args)
-            except Exception as err:
-                await self.handler_failed(spec, entry, err)
-            t1 = clock()
-            entry.calls += 1
-            entry.total_s += t1 - t0
-            t0 = t1
-
     async def fire(self, hook: str, *args: Any) -> None:
         """Fire an observe hook directly by ``"scope.name"`` (e.g. ``"session.user_turn"``),
         for stages that are not canonical events and for benchmarks."""
         entries = self.entries(hook)
-        if not entries:
-            return
-        if self._listening:
-            return await self._observe_recorded(_SPEC_BY_KEY[hook], entries, args)
-        # Same loop as _observe, inlined: awaiting _observe would add a coroutine frame
-        # (~100 ns, a third of a bare dispatch) to the hottest path.
-        clock = perf_counter
-        t0 = clock()
-        for entry in entries:
-            try:
-                await entry.fn(*args)
-            except Exception as err:
-                await self.handler_failed(_SPEC_BY_KEY[hook], entry, err)
-            t1 = clock()
-            entry.calls += 1
-            entry.total_s += t1 - t0
-            t0 = t1
+        if entries:
+            await awaited.observe(self, _SPEC_BY_KEY[hook], entries, args)
 
-    async def _observe_recorded(self, spec, entries, args) -> None:
-        now, record = self.now_ms, self.record_call
-        for entry in entries:
-            start_ms = now()
-            t0 = perf_counter_ns()
-            ok = True
-            try:
-                await entry.fn(*args)
-            except Exception as err:
-                ok = False
-                await self.handler_failed(spec, entry, err)
-            record(spec, entry, start_ms, perf_counter_ns() - t0, ok)
+    @property
+    def listening(self) -> bool:
+        """Whether anybody subscribed (events and hook calls are published then)."""
+        return self._listening
 
     def record_call(self, spec: HookSpec, entry: HandlerEntry, start_ms: float,
                     wall_ns: int, ok: bool, turn_id: int | None = None) -> None:
@@ -449,8 +375,4 @@ class HookBus:
 
 _SPEC_BY_KEY: dict[str, HookSpec] = {s.key: s for s in HOOK_SPECS}
 
-
-def _holds(spec: HookSpec) -> bool:
-    """Whether the emitting stage awaits this hook's handlers (they hold the turn)."""
-    return spec.dispatch is not Dispatch.FIRE_AND_FORGET and not spec.beside
 
