@@ -49,6 +49,7 @@ test: $(VENV)/.dev $(VENV)/.system
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_dispatch.py
+	$(BIN)/python bench/bench_hook_calls.py
 	$(BIN)/python bench/bench_simulation.py
 	$(BIN)/python bench/bench_recorder.py
 	$(BIN)/python bench/bench_sweep.py

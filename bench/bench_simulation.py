@@ -12,8 +12,11 @@ asyncio timers on the same virtual-time loop, no events, hooks, streams or audio
 * ``bare_2_waits``: two waits per turn (the caller's turn, the agent's), the shape of the
   ~2,100 calls/s anchor in REFERENCE.md section 4 that the issue's 1,500 target comes from.
 
-Prints calls/s for all three, the ratios, the speed-up over real time, and writes
-``bench/results/simulation.json``. Compare the ratios, not the absolute numbers.
+Prints calls/s for all three, the ratios, the speed-up over real time; 20-turn calls with
+a Recorder (against the bare loop and against no recorder); a call's fixed cost and cost
+per turn (from 1- and 5-turn calls); and turns/s on the bundled scenarios (realistic
+calls, recorder on). Writes ``bench/results/simulation.json``. Compare the ratios, not
+the absolute numbers.
 """
 
 from __future__ import annotations
@@ -121,6 +124,45 @@ def bench_agentlab(calls: int) -> tuple[float, float]:
     return calls / wall, virtual_s / wall
 
 
+def bench_recorded(calls: int) -> float:
+    """20-turn calls/s with a Recorder attached (every event to the tables)."""
+    runner, rec = _runner(), al.Recorder()
+    t0 = time.perf_counter()
+    al.simulate_sync(runner, SCRIPT, calls=calls, seed=0, recorder=rec)
+    rec.flush()
+    return calls / (time.perf_counter() - t0)
+
+
+def bench_call_cost(calls: int, rounds: int) -> tuple[float, float]:
+    """(fixed us per call, us per turn): the best of ``rounds`` runs of 1-turn calls and
+    of 5-turn calls, no recorder."""
+    runner = _runner()
+
+    def us_per_call(turns: int) -> float:
+        t0 = time.perf_counter()
+        al.simulate_sync(runner, SCRIPT[:turns], calls=calls, seed=0)
+        return (time.perf_counter() - t0) / calls * 1e6
+
+    one = min(us_per_call(1) for _ in range(rounds))
+    five = min(us_per_call(5) for _ in range(rounds))
+    per_turn = (five - one) / 4
+    return one - per_turn, per_turn
+
+
+def bench_scenarios(repeats: int) -> float:
+    """Turns/s on the bundled scenarios (realistic calls: greetings, tools, barge-ins,
+    ~2.7 turns each), recorder on, as an Experiment runs them in one process."""
+    t0 = time.perf_counter()
+    rec = al.Experiment(configs={"none": _no_hooks}, scenarios="scenarios",
+                        repeats=repeats, seed=1).run(progress=False)
+    wall = time.perf_counter() - t0
+    return len(rec.turns) / wall
+
+
+def _no_hooks(runner: al.AgentRunner) -> None:
+    pass
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
@@ -133,6 +175,9 @@ def main() -> int:
     floor, events_per_call = max(bench_events_only(args.calls) for _ in range(args.rounds))
     runs = [bench_agentlab(args.calls) for _ in range(args.rounds)]
     ours, speedup = max(runs)
+    recorded = max(bench_recorded(args.calls) for _ in range(args.rounds))
+    fixed_us, turn_us = bench_call_cost(args.calls, args.rounds)
+    scenario_tps = max(bench_scenarios(40) for _ in range(args.rounds))
     print(f"20-turn calls/s  bare_stages {bare:7.0f}   bare_2_waits {bare_2:7.0f}   "
           f"agentlab {ours:7.0f}")
     print(f"agentlab / bare_stages {ours / bare:.2f}   agentlab / bare_2_waits "
@@ -141,6 +186,11 @@ def main() -> int:
           f"observer, nothing else, {floor:7.0f} calls/s; agentlab / floor {ours / floor:.2f}; "
           f"1,500 calls/s leaves {1e6 / 1500 - 1e6 / floor:.0f} us per call "
           f"({(1e6 / 1500 - 1e6 / floor) / TURNS:.1f} us per turn) for the simulation")
+    print(f"with a Recorder: {recorded:7.0f} calls/s; / bare_2_waits {recorded / bare_2:.2f}; "
+          f"/ without {recorded / ours:.2f}")
+    print(f"a call costs {fixed_us:.0f} us fixed (target <= 150: "
+          f"{'met' if fixed_us <= 150 else 'MISSED'}) + {turn_us:.0f} us per turn")
+    print(f"bundled scenarios, recorder on: {scenario_tps:,.0f} turns/s")
     verdict = "met" if ours >= TARGET_CALLS_PER_S else "MISSED"
     print(f"agentlab runs {speedup:,.0f}x faster than real time "
           f"(target >= {TARGET_CALLS_PER_S} calls/s: {verdict})")
@@ -153,6 +203,11 @@ def main() -> int:
         "agentlab_over_bare_2_waits": round(ours / bare_2, 2),
         "events_per_call": events_per_call, "event_floor_calls_per_s": round(floor),
         "agentlab_over_event_floor": round(ours / floor, 2),
+        "recorded_calls_per_s": round(recorded),
+        "recorded_over_bare_2_waits": round(recorded / bare_2, 2),
+        "recorded_over_unrecorded": round(recorded / ours, 2),
+        "fixed_us_per_call": round(fixed_us), "us_per_turn": round(turn_us),
+        "scenario_turns_per_s": round(scenario_tps),
         "speedup_over_real_time": round(speedup)}, indent=2) + "\n")
     return 1 if args.check and ours < TARGET_CALLS_PER_S else 0
 
