@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, ClassVar
 
 __all__ = [
@@ -54,7 +55,13 @@ def _event(name: str):
         cls.__setattr__ = _read_only
         cls.__delattr__ = _read_only
         EVENT_TYPES[name] = cls
-        _OWN_FIELDS[cls] = tuple(f.name for f in fields(cls)[4:])
+        own = tuple(f.name for f in fields(cls)[4:])
+        # what row_of reads: every field at once, as a tuple (attrgetter gives a bare
+        # value for one name, and needs at least one)
+        head = attrgetter("session_id", "turn_id", "seq", "t_ms")
+        fields_of = (attrgetter(*own) if len(own) > 1 else
+                     (lambda e, n=own[0]: (getattr(e, n),)) if own else (lambda e: ()))
+        _ROW_GETTERS[cls] = (head, fields_of)
         return cls
 
     return wrap
@@ -93,8 +100,8 @@ def row_of(event: Event) -> tuple:
     """The event as a row ``(cls, session_id, turn_id, seq, t_ms, own fields)``, the form
     the bus publishes to row observers (the recorder, a simulation's event log)."""
     cls = type(event)
-    return (cls, event.session_id, event.turn_id, event.seq, event.t_ms,
-            tuple(getattr(event, name) for name in _OWN_FIELDS[cls]))
+    head, fields_of = _ROW_GETTERS[cls]
+    return (cls, *head(event), fields_of(event))
 
 
 def event_of(row: tuple) -> Event:
@@ -103,7 +110,7 @@ def event_of(row: tuple) -> Event:
     return cls(session_id, turn_id, seq, t_ms, *own)
 
 
-_OWN_FIELDS: dict[type, tuple[str, ...]] = {}
+_ROW_GETTERS: dict[type, tuple] = {}
 Event.__setattr__ = _read_only
 Event.__delattr__ = _read_only
 
