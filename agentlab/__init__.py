@@ -58,13 +58,13 @@ __all__ = [
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
     "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",
     "CallSetup", "Outbound", "Scenario", "Tool", "tool", "Recorder", "Store", "analysis",
-    "plot", "Config",
+    "plot", "io", "Config",
     "Experiment", "widgets", "live", "plugins",
 ]
 
 # Imported on first use: they pull in pandas, pyarrow and matplotlib, which plain
 # `import agentlab` must not (a notebook's first cell, a CLI start, every worker process).
-_LAZY = ("analysis", "plot", "widgets", "live")
+_LAZY = ("analysis", "plot", "widgets", "live", "io")
 _LAZY_NAMES = {"Recorder": "recorder", "Store": "recorder", "Experiment": "experiment",
                "Config": "experiment"}
 

@@ -162,6 +162,14 @@ class Recorder:
             target.recorders.append(self)
         return self
 
+    def to_otel(self, path: Any = None, **options: Any) -> list:
+        """This recording as OpenTelemetry traces: written to ``path`` as OTLP/JSON and/or
+        sent to ``exporter=`` (any SpanExporter); ``capture_content=True`` puts transcripts
+        and tool arguments in (see :func:`agentlab.io.to_otel`). Needs the otel extra."""
+        from ..io.otel import to_otel
+
+        return to_otel(self, path, **options)
+
     def statistics(self) -> dict[str, Any]:
         """How many events were recorded, in total and per event type (nothing is ever
         dropped: ``events`` equals the number of events published to the recorder)."""

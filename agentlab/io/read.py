@@ -1,0 +1,161 @@
+"""Read traces back into a :class:`~agentlab.Recorder`: the same eight tables.
+
+Supported today: OTLP/JSON written by :func:`agentlab.io.to_otel` (``Recorder.to_otel``),
+one ``ExportTraceServiceRequest`` per line (a collector's file exporter writes the same
+shape). Every canonical event is a span event of the call's ``conversation`` span; its
+``agentlab.*`` attributes are the event's fields. Reading Pipecat's or LiveKit's own
+traces is not built yet: such a file gets an error that says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .. import events as ev
+from ..errors import AgentlabWarning, ConfigError
+from .otel import CONTENT_FIELDS, FORMAT
+
+
+class TraceReadError(ConfigError):
+    """A trace file could not be read past some line; ``recorder`` holds the calls read
+    before it."""
+
+    def __init__(self, message: str, recorder: Any):
+        super().__init__(message)
+        self.recorder = recorder
+
+
+def read(path: str | Path, format: str | None = None) -> Any:
+    """A Recorder from the trace file ``path`` (OTLP/JSON lines; ``format`` is detected
+    from the file, or ``"agentlab-otlp"``)."""
+    from ..recorder import Recorder
+
+    if format not in (None, FORMAT):
+        raise ConfigError(f"agentlab.io.read(format={format!r}): the formats read today are "
+                          f"{FORMAT!r} (agentlab's own OTLP/JSON export); Pipecat and LiveKit "
+                          f"traces are not read yet.")
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"agentlab.io.read: no file {str(path)!r}.")
+    rec = Recorder()
+    unknown: Counter = Counter()
+    with path.open() as lines:
+        for lineno, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                request = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise TraceReadError(
+                    f"{path}:{lineno}: not OTLP/JSON ({err.msg} at column {err.colno}); the "
+                    f"file may be truncated. The {len(rec.session_ids())} calls read before "
+                    f"this line are in this error's .recorder.", rec) from None
+            try:
+                _read_request(request, rec, unknown)
+            except (KeyError, TypeError, ValueError) as err:
+                raise TraceReadError(
+                    f"{path}:{lineno}: not an OTLP/JSON trace request agentlab can read "
+                    f"({type(err).__name__}: {err}). The {len(rec.session_ids())} calls read "
+                    f"before this line are in this error's .recorder.", rec) from None
+    if unknown:
+        names = ", ".join(f"{k} ({n})" for k, n in unknown.most_common(5))
+        warnings.warn(f"agentlab.io.read({path.name}): ignored {sum(unknown.values())} "
+                      f"attributes agentlab does not know: {names}", AgentlabWarning,
+                      stacklevel=2)
+    rec.flush()
+    return rec
+
+
+def _read_request(request: dict, rec: Any, unknown: Counter) -> None:
+    for resource_spans in request["resourceSpans"]:
+        resource = _attributes(resource_spans.get("resource", {}).get("attributes", []))
+        if resource.get("agentlab.format") != FORMAT:
+            raise ConfigError(
+                "this trace was not written by agentlab (no agentlab.format resource "
+                "attribute): reading Pipecat or LiveKit traces is not built yet.")
+        for scope in resource_spans.get("scopeSpans", []):
+            for span in scope.get("spans", []):
+                if span.get("name") == "conversation":
+                    _read_call(span, rec, unknown)
+
+
+def _read_call(span: dict, rec: Any, unknown: Counter) -> None:
+    attrs = _attributes(span.get("attributes", []))
+    sid = attrs["agentlab.session_id"]
+    labels = {k.removeprefix("agentlab."): v for k, v in attrs.items()
+              if k.removeprefix("agentlab.") in ("scenario_id", "config", "seed",
+                                                  "call_index", "repeat")}
+    rec.label(sid, **labels)
+    for event in span.get("events", []):
+        cls = ev.EVENT_TYPES.get(event["name"])
+        if cls is None:
+            unknown[f"event {event['name']}"] += 1
+            continue
+        fields = _attributes(event.get("attributes", []))
+        rec.take(_row(cls, sid, fields, unknown))
+
+
+def _row(cls: type[ev.Event], sid: str, fields: dict, unknown: Counter) -> tuple:
+    own = dataclasses.fields(cls)[4:]
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in fields:
+        if key.removeprefix("agentlab.") not in names:
+            unknown[key] += 1
+    values = []
+    for f in own:
+        raw = fields.get(f"agentlab.{f.name}", _MISSING)
+        if raw is _MISSING:  # content left out of the trace, or an exception object
+            values.append(_default(f))
+        else:
+            values.append(_typed(raw, hints[f.name], f.name))
+    return (cls, sid, int(fields["agentlab.turn_id"]), int(fields["agentlab.seq"]),
+            float(fields["agentlab.t_ms"]), tuple(values))
+
+
+_MISSING = object()
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def _typed(raw: Any, hint: Any, name: str) -> Any:
+    if name == "segments":
+        return tuple((s["name"], float(s["ms"])) for s in json.loads(raw))
+    if name == "tool_calls":
+        return tuple(json.loads(raw))
+    if name in CONTENT_FIELDS - {"text"}:  # free-form, written as JSON text
+        try:
+            return json.loads(raw)
+        except (TypeError, json.JSONDecodeError):
+            return raw
+    return raw
+
+
+def _attributes(pairs: list[dict]) -> dict[str, Any]:
+    """OTLP/JSON key-value list -> dict (intValue is a string in the JSON mapping)."""
+    out = {}
+    for pair in pairs:
+        value = pair.get("value", {})
+        if "stringValue" in value:
+            out[pair["key"]] = value["stringValue"]
+        elif "intValue" in value:
+            out[pair["key"]] = int(value["intValue"])
+        elif "doubleValue" in value:
+            out[pair["key"]] = float(value["doubleValue"])
+        elif "boolValue" in value:
+            out[pair["key"]] = bool(value["boolValue"])
+        else:
+            out[pair["key"]] = None
+    return out
