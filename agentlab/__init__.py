@@ -11,7 +11,7 @@ Example
 """
 
 from . import datasets, events, sim
-from .components import available_profiles, load_profile
+from .components import Profile, available_profiles, load_profile
 from .errors import (
     AgentlabError,
     AgentlabWarning,
@@ -56,7 +56,7 @@ __all__ = [
     "HookReplacedWarning",
     "HookSignatureError", "Pipeline", "Session", "ToolError", "UnknownHookError", "__version__",
     "events", "hook_table", "run_stt", "run_tts", "sim", "DialogMachine", "Simulation",
-    "simulate", "simulate_sync", "available_profiles", "load_profile", "datasets",
+    "simulate", "simulate_sync", "available_profiles", "load_profile", "Profile", "datasets",
     "CallSetup", "Outbound", "Scenario", "Tool", "tool", "Recorder", "Store", "analysis",
     "plot", "io", "Config",
     "Experiment", "widgets", "live", "plugins",

@@ -132,6 +132,19 @@ class Profile:
         return StageBlocks(self)
 
     @classmethod
+    def fit(cls, source: Any, name: str = "fitted",
+            base: str | Profile = "deepgram-gpt4o-cartesia-webrtc", mixtures: bool = True,
+            min_values: int = 20) -> Any:
+        """Fit each stage from recorded or imported turns (a Recorder or a turns table):
+        lognormal, or two lognormals where the data is bimodal; stages the data does not
+        measure (or measures fewer than ``min_values`` times) keep ``base``'s. Returns a
+        :class:`~agentlab.components.fit.FitResult`: ``.profile``, ``.report``,
+        ``.plot()``, ``.save(path)``."""
+        from .fit import fit_profile
+
+        return fit_profile(source, name, base, mixtures, min_values)
+
+    @classmethod
     def from_dict(cls, data: dict, where: str = "profile") -> Profile:
         mode = data.get("mode", "cascade")
         needed = S2S_STAGES if mode == "s2s" else STAGES
