@@ -327,6 +327,55 @@ al.analysis.summary(turns, ["total_e2e_ms", "seg_stt_ms", "seg_llm_ttft_ms",
                "plain pipeline streams."),
         ("code", "_ = al.plot.segments(turns, by=\"config\")"),
     ],
+    "10_your_calls": [
+        ("md", "# Your calls: traces in, a fitted profile, your hook change against it\n\n"
+               "The loop: read last week's calls from an OpenTelemetry trace file, fit a "
+               "latency profile from them, simulate a hook change against that profile, "
+               "and compare with confidence intervals. Reading Pipecat's and LiveKit's own "
+               "traces is not built yet, so the trace file here stands in for them: calls "
+               "agentlab ran on the heavy-tailed profile, exported with `rec.to_otel` (the "
+               "`otel` extra)."),
+        ("code", SETUP + """
+import tempfile
+from pathlib import Path
+
+async def entrypoint(ctx):
+    await ctx.session.run()
+
+week = al.Recorder()
+await al.simulate(al.AgentRunner(entrypoint=entrypoint), scenarios="scenarios", repeats=20,
+                  seed=7, profile="slow-tail-heavy", recorder=week)
+trace = Path(tempfile.mkdtemp()) / "last_week.otlp.jsonl"
+spans = week.to_otel(trace)
+len(spans), trace.stat().st_size // 1024"""),
+        ("md", "Read the trace back: the same tables, turn by turn."),
+        ("code", """calls = al.io.read(trace)
+len(calls.sessions), len(calls.turns)"""),
+        ("md", "Fit each stage. The report compares data and fit per stage (stages the "
+               "turns do not measure keep the base profile's)."),
+        ("code", CHECK + """fit = al.Profile.fit(calls, name="last-week")
+fit.report.round(1).assign(ks=fit.report.ks.round(3))"""),
+        ("code", "_ = fit.plot()"),
+        ("md", "Now the hook change, simulated against the fitted profile: a CRM lookup "
+               "that holds each turn for 80 ms."),
+        ("code", """def baseline(runner):
+    pass
+
+def crm_lookup(runner):
+    @runner.pipeline.on("user_turn_start")
+    async def lookup(transcript):
+        await asyncio.sleep(0.08)
+
+profile = fit.save(trace.with_name("last-week.json"))
+exp = al.Experiment(configs={"baseline": baseline, "crm_lookup": crm_lookup},
+                    scenarios="scenarios", profile=str(profile), repeats=10, seed=1)
+result = exp.run(progress=False)"""),
+        ("code", CHECK + """cmp = al.analysis.compare(result.turns, "baseline", "crm_lookup",
+                          ["total_e2e_ms", "seg_user_hooks_ms"])
+cmp.round(1)"""),
+        ("md", "The predicted change on these calls: p50 and p95 of the end-to-end "
+               "latency, with their bootstrap intervals."),
+    ],
 }
 
 
