@@ -22,6 +22,7 @@ from .. import events as ev
 from ..components.sim import SENTENCE_BREAK
 from ..runtime.conversation import Conversation
 from ..runtime.ending import CallEnded
+from ..runtime.executors import given_text
 from ..runtime.tool_calls import run_tool_calls
 from ..runtime.turn_model import SpeechData, SpeechEvent, TurnInstants
 from .audio import SAMPLE_RATE, pcm16
@@ -281,7 +282,7 @@ class LiveConversation(Conversation):
                     source: str) -> None:
         bus = self.session.bus
         if isinstance(text, list):  # say(): a fixed text
-            text = _given(text)
+            text = given_text(text)
         loop = asyncio.get_running_loop()
         first = True
 
@@ -319,11 +320,6 @@ class LiveConversation(Conversation):
         if started:
             await self.sleep(playhead - self.now())  # the caller hears it all
             await bus.emit(ev.AgentSpeechEnd, False, source)
-
-
-async def _given(text: list[str]) -> AsyncIterator[str]:
-    for chunk in text:
-        yield chunk
 
 
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")

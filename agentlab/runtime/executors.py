@@ -181,7 +181,7 @@ async def run_tasks(conv: Any, speech: Speech, tts_stage: Callable, speaker: Any
     its own; ``text`` is the fixed text to speak when there is no LLM side."""
     run = _Tasks(conv)
     if reply_text is None:
-        await run.speak(speech, tts_stage, speaker, _given(text))
+        await run.speak(speech, tts_stage, speaker, given_text(text))
         return
     run.queue = asyncio.Queue()
     gen_task = asyncio.ensure_future(run.drive(reply_text))
@@ -270,7 +270,8 @@ class _Tasks:
             yield chunk
 
 
-async def _given(text: Iterable[str]) -> AsyncIterator[str]:
+async def given_text(text: Iterable[str]) -> AsyncIterator[str]:
+    """A fixed text (``say()``'s) as the async stream a ``tts`` slot reads."""
     for chunk in text:
         yield chunk
 
