@@ -9,7 +9,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # `make lock`), so a fresh machine resolves what this repo was tested with.
 PINNED := $(PIP) -c constraints.txt
 
-.PHONY: demo test bench lint lock clean
+.PHONY: demo test bench lint lock clean trace-fixtures
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_recorder.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_soak.py
+
+# The real Pipecat trace the import tests read (tests/data/traces), made offline in a venv
+# of its own (its pins conflict with the test venv's); docopt ships only as an sdist.
+trace-fixtures:
+	$(PYTHON) -m venv .venv-traces
+	.venv-traces/bin/python -m pip install --quiet --only-binary=:all: --no-binary=docopt \
+	  -r tests/data/traces/requirements.txt
+	.venv-traces/bin/python tests/data/traces/make_pipecat_trace.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check agentlab tests bench

@@ -13,8 +13,10 @@ a profile file ``al.simulate(..., profile=path)`` loads.
 stage                  read off the turns table as
 =====================  ==============================================================
 vad_silence_ms         ``seg_vad_ms``
-transport_in_ms        ``seg_other_ms`` (the residual: time inside a ``tts`` hook
-                       before the built-in stage would land here too)
+transport_in_ms        ``seg_other_ms`` on turns that measured every stage (the
+                       residual: time inside a ``tts`` hook before the built-in stage
+                       would land here too; an imported trace's residual is what its
+                       source did not measure, so it is not fitted)
 stt_ms                 ``transcription_delay_ms - seg_other_ms``
 endpointing_ms         ``seg_stt_ms + seg_endpointing_ms`` on turns where endpointing
                        waited (when the transcript came later, the turn detector's
@@ -50,11 +52,15 @@ def _stage_values(turns: Any) -> dict[str, np.ndarray]:
         return turns[name].to_numpy(dtype=float, na_value=np.nan)
 
     waited = col("seg_endpointing_ms") > 0
-    no_tools = col("seg_tools_ms") == 0
+    no_tools = ~(col("seg_tools_ms") > 0)  # NaN: the source measured no tool time
+    # "other" is the transport in only where every stage before it was measured (an
+    # imported trace's "other" is everything its source did not measure)
+    transport_in = np.where(np.isfinite(col("seg_vad_ms")) & np.isfinite(col("seg_stt_ms")),
+                            col("seg_other_ms"), np.nan)
     raw = {
         "vad_silence_ms": col("seg_vad_ms"),
-        "transport_in_ms": col("seg_other_ms"),
-        "stt_ms": col("transcription_delay_ms") - col("seg_other_ms"),
+        "transport_in_ms": transport_in,
+        "stt_ms": col("transcription_delay_ms") - transport_in,
         "endpointing_ms": np.where(waited, col("seg_stt_ms") + col("seg_endpointing_ms"),
                                    np.nan),
         "llm_ttft_ms": np.where(no_tools, col("seg_llm_ttft_ms"), np.nan),

@@ -1,10 +1,13 @@
 """Read traces back into a :class:`~agentlab.Recorder`: the same eight tables.
 
-Supported today: OTLP/JSON written by :func:`agentlab.io.to_otel` (``Recorder.to_otel``),
-one ``ExportTraceServiceRequest`` per line (a collector's file exporter writes the same
-shape). Every canonical event is a span event of the call's ``conversation`` span; its
-``agentlab.*`` attributes are the event's fields. Reading Pipecat's or LiveKit's own
-traces is not built yet: such a file gets an error that says so.
+Read today, from OTLP/JSON lines (one ``ExportTraceServiceRequest`` per line, as a
+collector's file exporter writes them):
+
+* agentlab's own export (:func:`agentlab.io.to_otel`): every canonical event is a span
+  event of the call's ``conversation`` span, its ``agentlab.*`` attributes the fields;
+* Pipecat's traces (``agentlab/io/pipecat.py`` has the mapping).
+
+Reading LiveKit's traces is not built yet: such a file gets an error that says so.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from typing import Any
 
 from .. import events as ev
 from ..errors import AgentlabWarning, ConfigError
+from . import pipecat
 from .otel import CONTENT_FIELDS, FORMAT
+
+FORMATS = (FORMAT, "pipecat-otlp")
 
 
 class TraceReadError(ConfigError):
@@ -32,19 +38,20 @@ class TraceReadError(ConfigError):
 
 
 def read(path: str | Path, format: str | None = None) -> Any:
-    """A Recorder from the trace file ``path`` (OTLP/JSON lines; ``format`` is detected
-    from the file, or ``"agentlab-otlp"``)."""
+    """A Recorder from the trace file ``path``: OTLP/JSON lines, written by agentlab
+    (``"agentlab-otlp"``) or by Pipecat's tracing (``"pipecat-otlp"``); ``format`` is
+    detected from the file when not given."""
     from ..recorder import Recorder
 
-    if format not in (None, FORMAT):
+    if format not in (None, *FORMATS):
         raise ConfigError(f"agentlab.io.read(format={format!r}): the formats read today are "
-                          f"{FORMAT!r} (agentlab's own OTLP/JSON export); Pipecat and LiveKit "
-                          f"traces are not read yet.")
+                          f"{', '.join(map(repr, FORMATS))}; LiveKit traces are not read "
+                          f"yet.")
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"agentlab.io.read: no file {str(path)!r}.")
     rec = Recorder()
-    unknown: Counter = Counter()
+    reader = _Reader(rec, format)
     with path.open() as lines:
         for lineno, line in enumerate(lines, 1):
             if not line.strip():
@@ -52,37 +59,74 @@ def read(path: str | Path, format: str | None = None) -> Any:
             try:
                 request = json.loads(line)
             except json.JSONDecodeError as err:
+                reader.finish()
                 raise TraceReadError(
                     f"{path}:{lineno}: not OTLP/JSON ({err.msg} at column {err.colno}); the "
                     f"file may be truncated. The {len(rec.session_ids())} calls read before "
                     f"this line are in this error's .recorder.", rec) from None
             try:
-                _read_request(request, rec, unknown)
+                reader.request(request)
+            except ConfigError:
+                raise
             except (KeyError, TypeError, ValueError) as err:
+                reader.finish()
                 raise TraceReadError(
                     f"{path}:{lineno}: not an OTLP/JSON trace request agentlab can read "
                     f"({type(err).__name__}: {err}). The {len(rec.session_ids())} calls read "
                     f"before this line are in this error's .recorder.", rec) from None
-    if unknown:
-        names = ", ".join(f"{k} ({n})" for k, n in unknown.most_common(5))
-        warnings.warn(f"agentlab.io.read({path.name}): ignored {sum(unknown.values())} "
-                      f"attributes agentlab does not know: {names}", AgentlabWarning,
-                      stacklevel=2)
+    reader.finish()
+    if reader.unknown:
+        names = ", ".join(f"{k} ({n})" for k, n in reader.unknown.most_common(5))
+        warnings.warn(f"agentlab.io.read({path.name}): ignored "
+                      f"{sum(reader.unknown.values())} attributes agentlab does not know: "
+                      f"{names}", AgentlabWarning, stacklevel=2)
     rec.flush()
     return rec
 
 
-def _read_request(request: dict, rec: Any, unknown: Counter) -> None:
-    for resource_spans in request["resourceSpans"]:
-        resource = _attributes(resource_spans.get("resource", {}).get("attributes", []))
-        if resource.get("agentlab.format") != FORMAT:
-            raise ConfigError(
-                "this trace was not written by agentlab (no agentlab.format resource "
-                "attribute): reading Pipecat or LiveKit traces is not built yet.")
-        for scope in resource_spans.get("scopeSpans", []):
-            for span in scope.get("spans", []):
-                if span.get("name") == "conversation":
-                    _read_call(span, rec, unknown)
+class _Reader:
+    """Turns OTLP/JSON requests into recorder rows: agentlab's calls as they come (each
+    is one span's events), Pipecat's by trace once the lines are read (a collector may
+    split a trace's spans across lines)."""
+
+    def __init__(self, rec: Any, format: str | None):
+        self.rec, self.format = rec, format
+        self.unknown: Counter = Counter()
+        self.pipecat: dict[str, list[dict]] = {}
+
+    def request(self, request: dict) -> None:
+        for resource_spans in request["resourceSpans"]:
+            resource = _attributes(resource_spans.get("resource", {}).get("attributes", []))
+            scopes = resource_spans.get("scopeSpans", [])
+            spans = [span for scope in scopes for span in scope.get("spans", [])]
+            names = {scope.get("scope", {}).get("name", "") for scope in scopes}
+            if self._kind(resource, names) == FORMAT:
+                for span in spans:
+                    if span.get("name") == "conversation":
+                        _read_call(span, self.rec, self.unknown)
+            else:
+                for span in spans:
+                    self.pipecat.setdefault(span["traceId"], []).append(span)
+
+    def _kind(self, resource: dict, scope_names: set[str]) -> str:
+        if resource.get("agentlab.format") == FORMAT:
+            return FORMAT
+        if self.format == "pipecat-otlp" or pipecat.is_pipecat(resource, scope_names):
+            return "pipecat-otlp"
+        raise ConfigError(
+            "this trace was written neither by agentlab (no agentlab.format resource "
+            "attribute) nor by Pipecat (no 'pipecat' scope or service name); reading "
+            "LiveKit traces is not built yet.")
+
+    def finish(self) -> None:
+        for spans in self.pipecat.values():
+            for row in pipecat.rows_of_trace(spans, _span_attributes, self.unknown):
+                self.rec.take(row)
+        self.pipecat.clear()
+
+
+def _span_attributes(span: dict) -> dict[str, Any]:
+    return _attributes(span.get("attributes", []))
 
 
 def _read_call(span: dict, rec: Any, unknown: Counter) -> None:
