@@ -55,13 +55,15 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_soak.py
 
-# The real Pipecat trace the import tests read (tests/data/traces), made offline in a venv
-# of its own (its pins conflict with the test venv's); docopt ships only as an sdist.
+# The real Pipecat and LiveKit traces the import tests read (tests/data/traces), made
+# offline in a venv of their own (their pins conflict with the test venv's); docopt ships
+# only as an sdist.
 trace-fixtures:
 	$(PYTHON) -m venv .venv-traces
 	.venv-traces/bin/python -m pip install --quiet --only-binary=:all: --no-binary=docopt \
 	  -r tests/data/traces/requirements.txt
-	.venv-traces/bin/python tests/data/traces/make_pipecat_trace.py
+	cd tests/data/traces && ../../../.venv-traces/bin/python make_pipecat_trace.py && \
+	  ../../../.venv-traces/bin/python make_livekit_trace.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check agentlab tests bench

@@ -5,9 +5,8 @@ collector's file exporter writes them):
 
 * agentlab's own export (:func:`agentlab.io.to_otel`): every canonical event is a span
   event of the call's ``conversation`` span, its ``agentlab.*`` attributes the fields;
-* Pipecat's traces (``agentlab/io/pipecat.py`` has the mapping).
-
-Reading LiveKit's traces is not built yet: such a file gets an error that says so.
+* Pipecat's traces (``agentlab/io/pipecat.py`` has the mapping);
+* LiveKit Agents' traces (``agentlab/io/livekit.py``).
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ from typing import Any
 
 from .. import events as ev
 from ..errors import AgentlabWarning, ConfigError
-from . import pipecat
+from . import livekit, pipecat
 from .otel import CONTENT_FIELDS, FORMAT
 
-FORMATS = (FORMAT, "pipecat-otlp")
+FORMATS = (FORMAT, "pipecat-otlp", "livekit-otlp")
 
 
 class TraceReadError(ConfigError):
@@ -39,14 +38,13 @@ class TraceReadError(ConfigError):
 
 def read(path: str | Path, format: str | None = None) -> Any:
     """A Recorder from the trace file ``path``: OTLP/JSON lines, written by agentlab
-    (``"agentlab-otlp"``) or by Pipecat's tracing (``"pipecat-otlp"``); ``format`` is
-    detected from the file when not given."""
+    (``"agentlab-otlp"``), Pipecat's tracing (``"pipecat-otlp"``) or LiveKit Agents'
+    (``"livekit-otlp"``); ``format`` is detected from the file when not given."""
     from ..recorder import Recorder
 
     if format not in (None, *FORMATS):
         raise ConfigError(f"agentlab.io.read(format={format!r}): the formats read today are "
-                          f"{', '.join(map(repr, FORMATS))}; LiveKit traces are not read "
-                          f"yet.")
+                          f"{', '.join(map(repr, FORMATS))}.")
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"agentlab.io.read: no file {str(path)!r}.")
@@ -86,13 +84,13 @@ def read(path: str | Path, format: str | None = None) -> Any:
 
 class _Reader:
     """Turns OTLP/JSON requests into recorder rows: agentlab's calls as they come (each
-    is one span's events), Pipecat's by trace once the lines are read (a collector may
-    split a trace's spans across lines)."""
+    is one span's events), Pipecat's and LiveKit's by trace once the lines are read (a
+    collector may split a trace's spans across lines)."""
 
     def __init__(self, rec: Any, format: str | None):
         self.rec, self.format = rec, format
         self.unknown: Counter = Counter()
-        self.pipecat: dict[str, list[dict]] = {}
+        self.traces: dict[str, tuple[Any, list[dict]]] = {}  # trace id -> (mapper, spans)
 
     def request(self, request: dict) -> None:
         for resource_spans in request["resourceSpans"]:
@@ -100,29 +98,35 @@ class _Reader:
             scopes = resource_spans.get("scopeSpans", [])
             spans = [span for scope in scopes for span in scope.get("spans", [])]
             names = {scope.get("scope", {}).get("name", "") for scope in scopes}
-            if self._kind(resource, names) == FORMAT:
+            kind = self._kind(resource, names)
+            if kind == FORMAT:
                 for span in spans:
                     if span.get("name") == "conversation":
                         _read_call(span, self.rec, self.unknown)
-            else:
-                for span in spans:
-                    self.pipecat.setdefault(span["traceId"], []).append(span)
+                continue
+            mapper = pipecat if kind == "pipecat-otlp" else livekit
+            for span in spans:
+                self.traces.setdefault(span["traceId"], (mapper, []))[1].append(span)
 
     def _kind(self, resource: dict, scope_names: set[str]) -> str:
         if resource.get("agentlab.format") == FORMAT:
             return FORMAT
-        if self.format == "pipecat-otlp" or pipecat.is_pipecat(resource, scope_names):
+        if self.format in ("pipecat-otlp", "livekit-otlp"):
+            return self.format
+        if pipecat.is_pipecat(resource, scope_names):
             return "pipecat-otlp"
+        if livekit.is_livekit(resource, scope_names):
+            return "livekit-otlp"
         raise ConfigError(
             "this trace was written neither by agentlab (no agentlab.format resource "
-            "attribute) nor by Pipecat (no 'pipecat' scope or service name); reading "
-            "LiveKit traces is not built yet.")
+            "attribute) nor by Pipecat or LiveKit Agents (no 'pipecat' or 'livekit-agents' "
+            "scope or service name); pass format= if it was.")
 
     def finish(self) -> None:
-        for spans in self.pipecat.values():
-            for row in pipecat.rows_of_trace(spans, _span_attributes, self.unknown):
+        for mapper, spans in self.traces.values():
+            for row in mapper.rows_of_trace(spans, _span_attributes, self.unknown):
                 self.rec.take(row)
-        self.pipecat.clear()
+        self.traces.clear()
 
 
 def _span_attributes(span: dict) -> dict[str, Any]:
