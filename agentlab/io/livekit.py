@@ -32,11 +32,12 @@ from collections import Counter
 from typing import Any
 
 from .. import events as ev
+from .spans import Trace, numbered
 
 # spans LiveKit writes around a session that carry nothing agentlab's tables hold
-STRUCTURE = {"setup_toolsets", "start_agent_activity", "on_enter", "on_exit",
+STRUCTURE = frozenset({"setup_toolsets", "start_agent_activity", "on_enter", "on_exit",
              "session_start", "drain_agent_activity", "llm_request_run", "llm_node",
-             "agent_speaking"}
+             "agent_speaking"})
 KNOWN = {
     "agent_session": {"lk.agent_label", "gen_ai.operation.name", "gen_ai.workflow.name"},
     "session_close": {"lk.close_reason", "lk.close.drain"},
@@ -63,23 +64,9 @@ def rows_of_trace(spans: list[dict], attrs_of: Any, unknown: Counter) -> list[tu
     root = next((s for s in spans if s["name"] == "agent_session"), None)
     if root is None:
         return []
-    t0 = int(root["startTimeUnixNano"])
-
-    def ms(ns: Any) -> float:
-        return (int(ns) - t0) / 1e6
-
-    sid = root["traceId"]
-    children: dict[str, list[dict]] = {}
-    for span in spans:
-        children.setdefault(span.get("parentSpanId", ""), []).append(span)
-        known = KNOWN.get(span["name"])
-        if known is None:
-            if span["name"] not in STRUCTURE:
-                unknown[f"span {span['name']}"] += 1
-            continue
-        for key in attrs_of(span):
-            if key not in known:
-                unknown[key] += 1
+    trace = Trace(spans, root, attrs_of)
+    trace.count_unknown(KNOWN, unknown, STRUCTURE)
+    ms, sid = trace.ms, root["traceId"]
     close = next((s for s in spans if s["name"] == "session_close"), None)
     reason = str(attrs_of(close).get("lk.close_reason", "unknown")) if close else "unknown"
     out: list[tuple[float, int, type, tuple]] = [
@@ -88,10 +75,11 @@ def rows_of_trace(spans: list[dict], attrs_of: Any, unknown: Counter) -> list[tu
                    key=lambda s: int(s["startTimeUnixNano"]))
     for n, turn in enumerate(turns, 1):
         a = attrs_of(turn)
+        text = str(a.get("lk.pii.response.text", ""))
         out.append((ms(turn["startTimeUnixNano"]), n, ev.UserTurn,
                     (str(a.get("lk.pii.user_input", "")),)))
         measured: tuple = ()
-        for request in _descendants(turn, children, "llm_request"):
+        for request in trace.descendants(turn, "llm_request"):
             r = attrs_of(request)
             start, end = ms(request["startTimeUnixNano"]), ms(request["endTimeUnixNano"])
             out.append((start, n, ev.LlmRequest, ()))
@@ -99,26 +87,12 @@ def rows_of_trace(spans: list[dict], attrs_of: Any, unknown: Counter) -> list[tu
             if ttft is not None:
                 out.append((start + 1000.0 * ttft, n, ev.LlmFirstToken, ()))
                 measured += (("llm_ttft", 1000.0 * ttft),)
-            out.append((end, n, ev.LlmResponse, (
-                str(a.get("lk.pii.response.text", "")),
-                int(r.get("gen_ai.usage.input_tokens", 0)),
-                int(r.get("gen_ai.usage.output_tokens", 0)))))
+            out.append((end, n, ev.LlmResponse, (text, int(r.get("gen_ai.usage.input_tokens", 0)),
+                                                 int(r.get("gen_ai.usage.output_tokens", 0)))))
         end = ms(turn["endTimeUnixNano"])
-        out.append((end, n, ev.AgentTurn, (str(a.get("lk.pii.response.text", "")),)))
+        out.append((end, n, ev.AgentTurn, (text,)))
         out.append((end, n, ev.TurnEnd, (float("nan"), measured,
                                          bool(a.get("lk.interrupted", False)))))
-    out.append((ms(root["endTimeUnixNano"]), 0, ev.SessionEnd,
-                (reason, "ended", ms(root["endTimeUnixNano"]))))
-    out.sort(key=lambda r: r[0])
-    return [(cls, sid, turn_id, seq, t, fields)
-            for seq, (t, turn_id, cls, fields) in enumerate(out, 1)]
-
-
-def _descendants(span: dict, children: dict[str, list[dict]], name: str) -> list[dict]:
-    found, todo = [], list(children.get(span["spanId"], []))
-    while todo:
-        child = todo.pop()
-        if child["name"] == name:
-            found.append(child)
-        todo += children.get(child["spanId"], [])
-    return sorted(found, key=lambda s: int(s["startTimeUnixNano"]))
+    end = ms(root["endTimeUnixNano"])
+    out.append((end, 0, ev.SessionEnd, (reason, "ended", end)))
+    return numbered(out, sid)

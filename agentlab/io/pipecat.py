@@ -39,6 +39,7 @@ from collections import Counter
 from typing import Any
 
 from .. import events as ev
+from .spans import Trace, numbered
 
 # what agentlab reads off each span; anything else is counted as unknown
 KNOWN = {
@@ -67,33 +68,18 @@ def rows_of_trace(spans: list[dict], attrs_of: Any, unknown: Counter) -> list[tu
     root = next((s for s in spans if s["name"] == "conversation"), None)
     if root is None:
         return []
-    t0 = int(root["startTimeUnixNano"])
-
-    def ms(ns: Any) -> float:
-        return (int(ns) - t0) / 1e6
-
-    root_attrs = attrs_of(root)
-    sid = str(root_attrs.get("conversation.id") or root["traceId"])
-    by_parent: dict[str, list[dict]] = {}
-    for span in spans:
-        by_parent.setdefault(span.get("parentSpanId", ""), []).append(span)
-        known = KNOWN.get(span["name"])
-        for key in attrs_of(span):
-            if known is None:
-                unknown[f"span {span['name']}"] += 1
-                break
-            if key not in known:
-                unknown[key] += 1
+    trace = Trace(spans, root, attrs_of)
+    trace.count_unknown(KNOWN, unknown)
+    sid = str(attrs_of(root).get("conversation.id") or root["traceId"])
     out: list[tuple[float, int, type, tuple]] = [
         (0.0, 0, ev.SessionStart, ("", sid, "", "inbound"))]
-    for turn in by_parent.get(root["spanId"], []):
+    for turn in trace.children.get(root["spanId"], []):
         if turn["name"] == "turn":
-            out += _turn_rows(turn, by_parent.get(turn["spanId"], []), attrs_of, ms)
-    out.append((ms(root["endTimeUnixNano"]), 0, ev.SessionEnd,
-                ("unknown", "ended", ms(root["endTimeUnixNano"]))))
-    out.sort(key=lambda r: r[0])
-    return [(cls, sid, turn_id, seq, t, fields)
-            for seq, (t, turn_id, cls, fields) in enumerate(out, 1)]
+            out += _turn_rows(turn, trace.children.get(turn["spanId"], []), attrs_of,
+                              trace.ms)
+    end = trace.ms(root["endTimeUnixNano"])
+    out.append((end, 0, ev.SessionEnd, ("unknown", "ended", end)))
+    return numbered(out, sid)
 
 
 def _turn_rows(turn: dict, children: list[dict], attrs_of: Any, ms: Any) -> list[tuple]:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from otlp_files import attr, spans_of
 
 import agentlab as al
 
@@ -13,21 +14,7 @@ TRACE = Path(__file__).parents[1] / "data" / "traces" / "livekit.otlp.jsonl"
 
 
 def _spans():
-    spans = []
-    for line in TRACE.read_text().splitlines():
-        for rs in json.loads(line)["resourceSpans"]:
-            for ss in rs["scopeSpans"]:
-                spans += ss["spans"]
-    return sorted(spans, key=lambda s: int(s["startTimeUnixNano"]))
-
-
-def _attr(span, key):
-    for pair in span.get("attributes", []):
-        if pair["key"] == key:
-            value = pair["value"]
-            return value.get("doubleValue", value.get("intValue", value.get(
-                "boolValue", value.get("stringValue"))))
-    return None
+    return spans_of(TRACE)
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +26,11 @@ def test_turns_match_the_trace(rec):
     turns = [s for s in _spans() if s["name"] == "agent_turn"]
     table = rec.turns.sort_values("turn_id")
     assert table.turn_id.tolist() == list(range(1, len(turns) + 1)) and len(turns) == 2
-    assert table.user_text.tolist() == [_attr(t, "lk.pii.user_input") for t in turns]
-    assert table.agent_text.tolist() == [_attr(t, "lk.pii.response.text") for t in turns]
-    assert table.interrupted.tolist() == [bool(_attr(t, "lk.interrupted")) for t in turns]
+    assert table.user_text.tolist() == [attr(t, "lk.pii.user_input") for t in turns]
+    assert table.agent_text.tolist() == [attr(t, "lk.pii.response.text") for t in turns]
+    assert table.interrupted.tolist() == [bool(attr(t, "lk.interrupted")) for t in turns]
     requests = [s for s in _spans() if s["name"] == "llm_request"]
-    ttft = [1000 * float(_attr(r, "gen_ai.response.time_to_first_chunk")) for r in requests]
+    ttft = [1000 * float(attr(r, "gen_ai.response.time_to_first_chunk")) for r in requests]
     assert table.seg_llm_ttft_ms.tolist() == pytest.approx(ttft)
     assert table.llm_ttft_ms.tolist() == pytest.approx(ttft)
 
@@ -58,14 +45,14 @@ def test_what_text_mode_does_not_measure_is_missing(rec):
 def test_usage_and_the_session_match_the_trace(rec):
     requests = [s for s in _spans() if s["name"] == "llm_request"]
     usage = rec.usage.iloc[0]
-    assert usage.tokens_in == sum(int(_attr(r, "gen_ai.usage.input_tokens")) for r in requests)
-    assert usage.tokens_out == sum(int(_attr(r, "gen_ai.usage.output_tokens"))
+    assert usage.tokens_in == sum(int(attr(r, "gen_ai.usage.input_tokens")) for r in requests)
+    assert usage.tokens_out == sum(int(attr(r, "gen_ai.usage.output_tokens"))
                                    for r in requests)
     root = next(s for s in _spans() if s["name"] == "agent_session")
     close = next(s for s in _spans() if s["name"] == "session_close")
     session = rec.sessions.iloc[0]
     assert session.session_id == root["traceId"]
-    assert session.reason == _attr(close, "lk.close_reason")
+    assert session.reason == attr(close, "lk.close_reason")
     assert session.duration_ms == pytest.approx(
         (int(root["endTimeUnixNano"]) - int(root["startTimeUnixNano"])) / 1e6)
 

@@ -2,11 +2,11 @@
 tests/data/traces/make_pipecat_trace.py: Pipecat's own PipelineWorker with tracing on).
 The expected values are read off the file here with plain json, not through agentlab."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from otlp_files import attr, spans_of
 
 import agentlab as al
 
@@ -14,21 +14,7 @@ TRACE = Path(__file__).parents[1] / "data" / "traces" / "pipecat.otlp.jsonl"
 
 
 def _spans():
-    spans = []
-    for line in TRACE.read_text().splitlines():
-        for rs in json.loads(line)["resourceSpans"]:
-            for ss in rs["scopeSpans"]:
-                spans += ss["spans"]
-    return spans
-
-
-def _attr(span, key):
-    for pair in span.get("attributes", []):
-        if pair["key"] == key:
-            value = pair["value"]
-            return value.get("doubleValue", value.get("intValue", value.get(
-                "boolValue", value.get("stringValue"))))
-    return None
+    return spans_of(TRACE)
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +27,19 @@ def rec():
 def test_turns_match_the_trace(rec):
     spans = _spans()
     turns = sorted((s for s in spans if s["name"] == "turn"),
-                   key=lambda s: int(_attr(s, "turn.number")))
+                   key=lambda s: int(attr(s, "turn.number")))
     table = rec.turns.sort_values("turn_id")
-    assert table.turn_id.tolist() == [int(_attr(t, "turn.number")) for t in turns]
+    assert table.turn_id.tolist() == [int(attr(t, "turn.number")) for t in turns]
     assert table.total_e2e_ms.tolist() == pytest.approx(
-        [1000 * float(_attr(t, "turn.user_bot_latency_seconds")) for t in turns])
-    assert table.interrupted.tolist() == [bool(_attr(t, "turn.was_interrupted"))
+        [1000 * float(attr(t, "turn.user_bot_latency_seconds")) for t in turns])
+    assert table.interrupted.tolist() == [bool(attr(t, "turn.was_interrupted"))
                                           for t in turns]
     assert table.interrupted.tolist() == [False, True, False]  # the caller talked over 2
     llm = sorted((s for s in spans if s["name"] == "llm"), key=lambda s: s["startTimeUnixNano"])
     assert table.seg_llm_ttft_ms.tolist() == pytest.approx(
-        [1000 * float(_attr(s, "metrics.ttfb")) for s in llm])
+        [1000 * float(attr(s, "metrics.ttfb")) for s in llm])
     assert table.llm_ttft_ms.tolist() == pytest.approx(table.seg_llm_ttft_ms.tolist())
-    assert (table.agent_text == _attr(llm[0], "output")).all()
+    assert (table.agent_text == attr(llm[0], "output")).all()
 
 
 def test_segments_keep_what_pipecat_did_not_measure_missing(rec):
@@ -68,12 +54,12 @@ def test_segments_keep_what_pipecat_did_not_measure_missing(rec):
 def test_usage_matches_the_trace(rec):
     llm = [s for s in _spans() if s["name"] == "llm"]
     usage = rec.usage.iloc[0]
-    assert usage.tokens_in == sum(int(_attr(s, "gen_ai.usage.input_tokens")) for s in llm)
-    assert usage.tokens_out == sum(int(_attr(s, "gen_ai.usage.output_tokens")) for s in llm)
+    assert usage.tokens_in == sum(int(attr(s, "gen_ai.usage.input_tokens")) for s in llm)
+    assert usage.tokens_out == sum(int(attr(s, "gen_ai.usage.output_tokens")) for s in llm)
     root = next(s for s in _spans() if s["name"] == "conversation")
     duration = (int(root["endTimeUnixNano"]) - int(root["startTimeUnixNano"])) / 1e6
     assert rec.sessions.duration_ms.iloc[0] == pytest.approx(duration)
-    assert rec.sessions.session_id.iloc[0] == _attr(root, "conversation.id")
+    assert rec.sessions.session_id.iloc[0] == attr(root, "conversation.id")
 
 
 def test_a_truncated_pipecat_file_keeps_the_calls_before(tmp_path):
