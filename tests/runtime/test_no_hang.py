@@ -153,7 +153,11 @@ def test_cancelling_a_simulation_closes_the_call_in_flight():
 
     async def main():
         task = asyncio.ensure_future(al.simulate(runner, calls=100_000, recorder=rec))
-        await asyncio.sleep(0.5)
+        # cancel once calls are running (a loaded machine may take a while to start them)
+        for _ in range(600):
+            await asyncio.sleep(0.05)
+            if len(ended) >= 3:
+                break
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
