@@ -92,20 +92,9 @@ async def run_inline(conv: Any, speech: Speech, tts_stage: Callable, programs: l
                 if conv.ending:
                     exc = CallEnded(conv.ending)
                 elif op[1] > 0:
-                    t = now()
-                    at = wake_at(t, op[1])
-                    if ready or (timers and timers[0][0] <= at):
-                        seq += 1
-                        heappush(timers, (at, seq, task))
-                        break
-                    # this task is the next to run: move the clock on and go on with it
-                    if not advance((at - t) / 1000.0):
-                        try:
-                            await conv.sleep(at - t)
-                        except BaseException as err:
-                            exc = err
-                    if exc is None and conv.ending:
-                        exc = CallEnded(conv.ending)
+                    seq += 1
+                    heappush(timers, (wake_at(now(), op[1]), seq, task))
+                    break
             elif kind == OUT:
                 task.pop()
                 gen, value = task[-1], op[2]

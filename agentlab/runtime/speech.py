@@ -14,7 +14,7 @@ from .reply_program import Speech, builtin_tts, speaker
 from .turn_model import TurnInstants
 
 # Events speech fires; an awaited hook on one may hold it up (only tasks model that).
-_SPEECH_EVENTS = ("tts_request", "tts_first_audio", "agent_speech_start",
+SPEECH_EVENTS = ("tts_request", "tts_first_audio", "agent_speech_start",
                   "agent_speech_end", "interruption")
 
 
@@ -35,7 +35,7 @@ class Speaker:
                     source: str) -> None:
         """Speak ``text`` (a say(): no LLM side) through the tts slot; stops on barge-in."""
         speech, tts_stage, speaker = self.speech_programs(inst, source)
-        if self.speaks_inline(_SPEECH_EVENTS):
+        if self.speaks_inline(SPEECH_EVENTS):
             await run_inline(self, speech, tts_stage, [speaker], text)
         else:
             await run_tasks(self, speech, tts_stage, speaker, text)

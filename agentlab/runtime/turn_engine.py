@@ -17,6 +17,7 @@ from .. import events as ev
 from .caller import CallerTurn
 from .executors import run_inline, run_program, run_tasks
 from .reply_program import first_token, reply_text, wake_at
+from .speech import SPEECH_EVENTS
 from .tool_calls import run_tool_calls
 from .turn_model import SpeechData, SpeechEvent, TurnInstants
 
@@ -202,5 +203,4 @@ class TurnEngine:
 
 # Events a reply fires; an awaited hook on one may hold the reply up (only tasks model
 # that).
-_REPLY_EVENTS = ("llm_response", "agent_turn", "tts_request", "tts_first_audio",
-                 "agent_speech_start", "agent_speech_end", "interruption")
+_REPLY_EVENTS = ("llm_response", "agent_turn", *SPEECH_EVENTS)
