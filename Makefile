@@ -63,7 +63,8 @@ trace-fixtures:
 	.venv-traces/bin/python -m pip install --quiet --only-binary=:all: --no-binary=docopt \
 	  -r tests/data/traces/requirements.txt
 	cd tests/data/traces && ../../../.venv-traces/bin/python make_pipecat_trace.py && \
-	  ../../../.venv-traces/bin/python make_livekit_trace.py
+	  ../../../.venv-traces/bin/python make_livekit_trace.py && \
+	  ../../../.venv-traces/bin/python make_livekit_audio_session.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check agentlab tests bench

@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import events as ev
 from ..errors import ConfigError
+from ..recorder.recorder import AGENTLAB_SOURCE, LABELS
 
 CONTENT_FIELDS = {"text", "args", "result"}  # left out unless capture_content
 EPOCH_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z: virtual ms 0 of every call
@@ -101,7 +102,9 @@ def _export_call(tracer: Any, sid: str, events: list[tuple[str, dict]], labels: 
     end = next((f for n, f in events if n == "session_end"), events[-1][1])
     attrs = {"conversation.id": sid, "gen_ai.conversation.id": sid,
              "agentlab.session_id": sid, "agentlab.agent_id": start.get("agent_id", "")}
-    for key in ("scenario_id", "config", "seed", "call_index", "repeat"):
+    source = labels.get("source")
+    labels = {**labels, "source": source if isinstance(source, str) else AGENTLAB_SOURCE}
+    for key in LABELS:
         value = labels.get(key)
         if value is not None and value == value:  # not NaN
             attrs[f"agentlab.{key}"] = value if isinstance(value, (str, int, float)) \

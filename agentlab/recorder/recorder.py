@@ -38,7 +38,8 @@ from ..errors import AgentlabWarning, ConfigError
 from .schema import POOL, SCHEMAS
 
 FLUSH_EVERY = 16_384
-LABELS = ("scenario_id", "config", "seed", "call_index", "repeat")
+LABELS = ("scenario_id", "config", "seed", "call_index", "repeat", "source")
+AGENTLAB_SOURCE = "agentlab"  # the source label of agentlab's own calls (imports name the file)
 _run_numbers = itertools.count(1)
 _TYPE_CODE = {cls: i for i, cls in enumerate(ev.EVENT_TYPES.values())}
 _class_of = itemgetter(0)
@@ -242,7 +243,7 @@ class Recorder:
 
         rows = [{"session_id": sid, **labels} for sid, labels in self._labels.items()]
         frame = pd.DataFrame(rows, columns=["session_id", *LABELS]).astype(
-            {"scenario_id": object, "config": object})
+            {"scenario_id": object, "config": object, "source": object})
         if self.config is not None:
             frame["config"] = frame["config"].fillna(self.config)
         return frame

@@ -1,8 +1,9 @@
 """Building the recorder's tables from its Arrow batches.
 
-Every table starts with ``run_id, session_id, scenario_id, config, seed`` (labels join on
-the session), names are categoricals and times are float milliseconds on the session
-clock. ``turns`` has one ``seg_<segment>_ms`` column per latency segment (they sum to
+Every table starts with ``run_id, session_id, scenario_id, config, seed, call_index,
+source`` (labels join on the session; ``source`` is ``"agentlab"`` for agentlab's own
+calls and ``"<format>:<file>"`` for imported ones), names are categoricals and times are
+float milliseconds on the session clock. ``turns`` has one ``seg_<segment>_ms`` column per latency segment (they sum to
 ``total_e2e_ms``) and peer-named metrics following REFERENCE §2: ``transcription_delay_ms`` =
 final transcript - end of user speech (LiveKit), ``end_of_turn_delay_ms`` = turn commit -
 end of user speech (LiveKit), ``llm_ttft_ms`` = first token - LLM request,
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..runtime.turn_model import CASCADE_SEGMENTS, S2S_SEGMENTS
+from .recorder import AGENTLAB_SOURCE
 from .schema import POOL
 
 KEYS = ["session_id", "turn_id"]
@@ -82,6 +84,9 @@ def _labelled(rec: Any, df: pd.DataFrame) -> pd.DataFrame:
     for col in spread:
         values = pd.array(per_session[col].to_numpy(), dtype="Int64")
         front[col] = values.take(codes, allow_fill=True)
+    # where the rows came from: agentlab's own calls, or the file an import read
+    source = per_session["source"].astype(object).fillna(AGENTLAB_SOURCE)
+    front["source"] = _spread(pd.Categorical(source.to_numpy()), codes)
     rest = {c: df[c].array for c in df.columns if c not in front}
     if keep_repeat:  # the sessions table ends with the repeat number
         repeat = front.pop("repeat")
@@ -332,7 +337,14 @@ def build_usage(rec: Any) -> pd.DataFrame:
     speech = a.merge(b, on=KEYS, suffixes=("_a", "_b"))
     stt = (speech["t_ms_b"] - speech["t_ms_a"]).groupby(speech["session_id"]).sum() / 1000.0
     df = sessions.join(tokens, on="session_id").fillna({"tokens_in": 0, "tokens_out": 0})
-    df["tts_characters"] = df["session_id"].map(chars).fillna(0).astype(int)
-    df["stt_seconds"] = df["session_id"].map(stt).fillna(0.0)
+    # agentlab's own calls record every text and speech instant (none: 0); an imported
+    # call without them comes from a source that does not record them: missing
+    labels = rec.labels_frame().drop_duplicates("session_id", keep="last")
+    foreign = labels["source"].notna() & (labels["source"] != AGENTLAB_SOURCE)
+    imported = df["session_id"].isin(labels.loc[foreign, "session_id"])
+    df["tts_characters"] = df["session_id"].map(chars).fillna(0).astype("Int64").mask(
+        imported & ~df["session_id"].isin(chars.index))
+    df["stt_seconds"] = df["session_id"].map(stt).fillna(0.0).mask(
+        imported & ~df["session_id"].isin(stt.index))
     df[["tokens_in", "tokens_out"]] = df[["tokens_in", "tokens_out"]].astype(int)
     return _labelled(rec, df)

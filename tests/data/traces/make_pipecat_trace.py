@@ -8,6 +8,10 @@ decorators (no network): an LLM answering after 250 ms with token usage, a TTS g
 1.2 s of audio after 90 ms, and an output stage that plays the audio out in real time and
 says when the bot starts and stops speaking, as a transport does. The caller speaks three
 turns; in the second they talk over the reply (an interrupted turn).
+
+Also writes pipecat.metrics.jsonl: every metrics frame's data as a JSON line (the class
+name as ``type``, the pipeline clock's ``timestamp_ns``, then the model's own fields), by
+an observer (``MetricsJSONLObserver``) next to Pipecat's ``MetricsLogObserver``.
 """
 
 import asyncio
@@ -30,7 +34,9 @@ from pipecat.frames.frames import (
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
+from pipecat.frames.frames import MetricsFrame
 from pipecat.metrics.metrics import LLMTokenUsage
+from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -42,6 +48,23 @@ from pipecat.utils.tracing.setup import setup_tracing
 from pipecat.workers.runner import WorkerRunner
 
 OUT = Path(__file__).with_name("pipecat.otlp.jsonl")
+METRICS = Path(__file__).with_name("pipecat.metrics.jsonl")
+
+
+class MetricsJSONLObserver(BaseObserver):
+    """Writes each MetricsFrame's data as JSON lines, once per frame (its first push)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.out = open(path, "w")
+
+    async def on_push_frame(self, data):
+        if isinstance(data.frame, MetricsFrame) and data.first_push:
+            for item in data.frame.data:
+                self.out.write(json.dumps({"type": type(item).__name__,
+                                           "timestamp_ns": data.timestamp,
+                                           **item.model_dump(mode="json")}) + "\n")
+            self.out.flush()
 
 
 class FakeLLM(LLMService):
@@ -80,6 +103,7 @@ class FakeTTS(TTSService):
         await self.start_ttfb_metrics()
         await asyncio.sleep(0.09)
         await self.stop_ttfb_metrics()
+        await self.start_tts_usage_metrics(text)
         yield TTSAudioRawFrame(audio=b"\x00\x00" * 19200, sample_rate=16000, num_channels=1,
                                context_id=context_id)
 
@@ -99,7 +123,9 @@ async def main():
     pipeline = Pipeline([FakeLLM(), FakeTTS(), FakeOutput()])
     worker = PipelineWorker(pipeline, enable_tracing=True, enable_turn_tracking=True,
                             conversation_id="fixture-1", cancel_on_idle_timeout=False,
-                            params=PipelineParams(enable_metrics=True))
+                            params=PipelineParams(enable_metrics=True,
+                                                  enable_usage_metrics=True),
+                            observers=[MetricsJSONLObserver(METRICS)])
     started = asyncio.Event()
     @worker.event_handler("on_pipeline_started")
     async def _s(w, f): started.set()
