@@ -35,8 +35,9 @@ Segments (:func:`segments`, the same rule for the metrics events and the session
 ``user_hooks`` = ``on_user_turn_completed_delay``, ``llm_ttft`` = the time to first token
 of the LLM request whose answer is spoken (LiveKit's ``llm_node_ttft``; a request that
 called a tool before it is in ``other``), ``tools`` = the turn's tool calls' time,
-``tts_ttfb``; ``other`` = the rest of ``e2e_latency``. A stage LiveKit did not measure is missing, never zero: text mode has
-no audio, so no end-to-end latency, no endpointing and no TTS.
+``tts_ttfb``; ``other`` = the rest of ``e2e_latency``. A stage LiveKit did not measure is
+missing, never zero: text mode has no audio, so no end-to-end latency, no endpointing and
+no TTS.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def segments(*, transcription_ms: Any = None, end_of_turn_ms: Any = None,
         if ms is not None)
     if total_ms is None:
         return measured
-    return measured + (("other", total_ms - sum(ms for _, ms in measured)),)
+    return (*measured, ("other", total_ms - sum(ms for _, ms in measured)))
 
 
 def _ms(seconds: Any) -> float | None:

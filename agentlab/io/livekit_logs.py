@@ -122,7 +122,7 @@ def read_report(report: dict, rec: Any, unknown: Counter, source: str) -> None:
     items = report["chat_history"]["items"]
     stamps = [i["created_at"] for i in items if "created_at" in i]
     t0 = report.get("started_at") or (min(stamps) if stamps else report["timestamp"])
-    ms = lambda at: 1000.0 * (at - t0)  # noqa: E731
+    ms = lambda at: 1000.0 * (at - t0)
     out: list[tuple] = [(0.0, 0, ev.SessionStart, ("", sid, "", "inbound"))]
     n, user, tools, calls = 0, {}, 0.0, {}
     for item in items:
@@ -183,7 +183,7 @@ def _reply_rows(n: int, item: dict, user: dict, tools: float, ms: Any) -> list[t
     if "stopped_speaking_at" in m:
         rows.append((end, n, ev.AgentSpeechEnd, (interrupted, "reply")))
     rows.append((end, n, ev.AgentTurn, (text,)))
-    sec = lambda d, key: None if key not in d else 1000.0 * d[key]  # noqa: E731
+    sec = lambda d, key: None if key not in d else 1000.0 * d[key]
     total = sec(m, "e2e_latency")
     rows.append((end, n, ev.TurnEnd, (
         float("nan") if total is None else total,

@@ -67,7 +67,7 @@ class MetricsReader:
         role = {i["processor"]: _ROLE_OF_USAGE[i["type"]] for i in self.items
                 if i["type"] in _ROLE_OF_USAGE}
         out: list[tuple] = [(0.0, 0, ev.SessionStart, ("", self.sid, "", "inbound"))]
-        turn, measured, llm_seen = 0, [], False
+        turn, measured, llm_seen, last_t = 0, [], False, 0.0
         for item in self.items:
             kind = role.get(item["processor"]) or _role_by_name(item["processor"])
             if item["type"] not in ("TTFBMetricsData", "LLMUsageMetricsData"):

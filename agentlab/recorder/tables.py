@@ -1,14 +1,14 @@
 """Building the recorder's tables from its Arrow batches.
 
 Every table starts with ``run_id, session_id, scenario_id, config, seed, call_index,
-source`` (labels join on the session; ``source`` is ``"agentlab"`` for agentlab's own
-calls and ``"<format>:<file>"`` for imported ones), names are categoricals and times are
-float milliseconds on the session clock. ``turns`` has one ``seg_<segment>_ms`` column per latency segment (they sum to
-``total_e2e_ms``) and peer-named metrics following REFERENCE §2: ``transcription_delay_ms`` =
-final transcript - end of user speech (LiveKit), ``end_of_turn_delay_ms`` = turn commit -
-end of user speech (LiveKit), ``llm_ttft_ms`` = first token - LLM request,
-``tts_ttfb_ms`` = first TTS audio - first text to TTS, ``e2e_latency_ms`` = agent speech
-start - end of user speech (both peers' end-to-end).
+source`` (labels join on the session; ``source`` is ``"agentlab"`` for agentlab's own calls
+and ``"<format>:<file>"`` for imported ones), names are categoricals and times are float
+milliseconds on the session clock. ``turns`` has one ``seg_<segment>_ms`` column per
+latency segment (they sum to ``total_e2e_ms``) and peer-named metrics following REFERENCE
+§2: ``transcription_delay_ms`` = final transcript - end of user speech (LiveKit),
+``end_of_turn_delay_ms`` = turn commit - end of user speech (LiveKit), ``llm_ttft_ms`` =
+first token - LLM request, ``tts_ttfb_ms`` = first TTS audio - first text to TTS,
+``e2e_latency_ms`` = agent speech start - end of user speech (both peers' end-to-end).
 """
 
 from __future__ import annotations
