@@ -86,6 +86,9 @@ KNOWN = {name: names | _COMMON for name, names in {
 }.items()}
 
 
+ROOT = "agent_session"  # the span a trace hangs from: one call
+
+
 def is_livekit(resource: dict, scope_names: set[str]) -> bool:
     return "livekit-agents" in scope_names or str(resource.get("service.name", "")).startswith(
         "livekit")
@@ -114,7 +117,7 @@ def _ms(seconds: Any) -> float | None:
 
 def rows_of_trace(spans: list[dict], attrs_of: Any, unknown: Counter) -> list[tuple]:
     """One LiveKit trace (a session) as canonical event rows, in time order."""
-    root = next((s for s in spans if s["name"] == "agent_session"), None)
+    root = next((s for s in spans if s["name"] == ROOT), None)
     if root is None:
         return []
     trace = Trace(spans, root, attrs_of)

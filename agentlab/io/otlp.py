@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import typing
 from collections import Counter
 from typing import Any
 
@@ -22,6 +21,7 @@ from . import livekit, pipecat
 from .otel import CONTENT_FIELDS, FORMAT
 
 FORMATS = (FORMAT, "pipecat-otlp", "livekit-otlp")
+_MAPPERS = {"pipecat-otlp": pipecat, "livekit-otlp": livekit}
 
 
 def is_request(first: Any) -> bool:
@@ -36,6 +36,7 @@ class Reader:
     def __init__(self, rec: Any, format: str | None, unknown: Counter, name: str):
         self.rec, self.format, self.unknown, self.name = rec, format, unknown, name
         self.traces: dict[str, tuple[str, list[dict]]] = {}  # trace id -> (kind, spans)
+        self.done: set[str] = set()  # traces read (their root span came)
 
     def line(self, request: dict) -> None:
         for resource_spans in request["resourceSpans"]:
@@ -49,8 +50,19 @@ class Reader:
                     if span.get("name") == "conversation":
                         _read_call(span, self.rec, self.unknown, f"{FORMAT}:{self.name}")
                 continue
+            roots = []
             for span in spans:
-                self.traces.setdefault(span["traceId"], (kind, []))[1].append(span)
+                trace_id = span["traceId"]
+                if trace_id in self.done:
+                    self.unknown["span after its trace's root span (not read)"] += 1
+                    continue
+                self.traces.setdefault(trace_id, (kind, []))[1].append(span)
+                if span["name"] == _MAPPERS[kind].ROOT:
+                    roots.append(trace_id)
+            # a root span ends, and is exported, after all its children: its trace is
+            # whole, so it is read now and memory holds one trace, not the file
+            for trace_id in roots:
+                self._read_trace(trace_id)
 
     def _kind(self, resource: dict, scope_names: set[str]) -> str:
         if resource.get("agentlab.format") == FORMAT:
@@ -67,18 +79,38 @@ class Reader:
             "scope or service name); pass format= if it was.")
 
     def finish(self) -> None:
-        for kind, spans in self.traces.values():
-            mapper = pipecat if kind == "pipecat-otlp" else livekit
-            rows = mapper.rows_of_trace(spans, _span_attributes, self.unknown)
-            for row in rows:
-                self.rec.take(row)
-            if rows:
-                self.rec.label(rows[0][1], source=f"{kind}:{self.name}")
-        self.traces.clear()
+        for trace_id in list(self.traces):  # traces whose root never came: what is there
+            self._read_trace(trace_id)
+
+    def _read_trace(self, trace_id: str) -> None:
+        kind, spans = self.traces.pop(trace_id)
+        self.done.add(trace_id)
+        rows = _MAPPERS[kind].rows_of_trace(spans, _span_attributes, self.unknown)
+        take = self.rec.take
+        for row in rows:
+            take(row)
+        if rows:
+            self.rec.label(rows[0][1], source=f"{kind}:{self.name}")
 
 
 def _span_attributes(span: dict) -> dict[str, Any]:
-    return _attributes(span.get("attributes", []))
+    return _LazyAttributes({pair["key"]: pair.get("value") for pair in
+                            span.get("attributes", ())})
+
+
+class _LazyAttributes(dict):
+    """A Pipecat or LiveKit span's attributes, each value decoded when a mapper asks for
+    it: most (prompts, tool definitions, settings) never are, and decoding them all was
+    most of the time of reading a big trace."""
+
+    __slots__ = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = dict.get(self, key)
+        return default if value is None else _value(value)
+
+    def __getitem__(self, key: str) -> Any:
+        return _value(dict.__getitem__(self, key))
 
 
 def _read_call(span: dict, rec: Any, unknown: Counter, source: str) -> None:
@@ -87,70 +119,89 @@ def _read_call(span: dict, rec: Any, unknown: Counter, source: str) -> None:
     labels = {k.removeprefix("agentlab."): v for k, v in attrs.items()
               if k.removeprefix("agentlab.") in LABELS}
     rec.label(sid, **{"source": source, **labels})  # a run's own source, when exported
-    for event in span.get("events", []):
-        cls = ev.EVENT_TYPES.get(event["name"])
-        if cls is None:
-            unknown[f"event {event['name']}"] += 1
-            continue
-        fields = _attributes(event.get("attributes", []))
-        rec.take(_row(cls, sid, fields, unknown))
+    take, shapes = rec.take, _SHAPES
+    for event in span.get("events", ()):
+        # the hot loop of a big import (one pass per recorded event): the attribute list
+        # is decoded straight into the row, each class's shape looked up once
+        shape = shapes.get(event["name"])
+        if shape is None:
+            shape = _shape(event["name"], unknown)
+            if shape is None:
+                continue
+        cls, keys, fields, known = shape
+        fields = dict(fields)  # the defaults, overwritten by what the event carries
+        for pair in event.get("attributes", ()):
+            key = pair["key"]
+            if key not in known:
+                unknown[key] += 1
+            for kind, raw in pair["value"].items():
+                fields[key] = _SCALARS[kind](raw) if kind in _SCALARS else raw
+        convert = _CONVERT
+        take((cls, sid, fields["agentlab.turn_id"], fields["agentlab.seq"],
+              float(fields["agentlab.t_ms"]),
+              tuple([convert[key](fields[key]) if key in convert else fields[key]
+                     for key in keys])))
 
 
-def _row(cls: type[ev.Event], sid: str, fields: dict, unknown: Counter) -> tuple:
+_SHAPES: dict[str, tuple] = {}
+
+
+def _shape(name: str, unknown: Counter) -> tuple | None:
+    """An event's class, its own fields as attribute keys, the row it makes when the trace
+    left a field out (content not captured, an exception object), and every key it knows."""
+    cls = ev.EVENT_TYPES.get(name)
+    if cls is None:
+        unknown[f"event {name}"] += 1
+        return None
     own = dataclasses.fields(cls)[4:]
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    for key in fields:
-        if key.removeprefix("agentlab.") not in names:
-            unknown[key] += 1
-    values = []
-    for f in own:
-        raw = fields.get(f"agentlab.{f.name}", _MISSING)
-        if raw is _MISSING:  # content left out of the trace, or an exception object
-            values.append(_default(f))
-        else:
-            values.append(_typed(raw, hints[f.name], f.name))
-    return (cls, sid, int(fields["agentlab.turn_id"]), int(fields["agentlab.seq"]),
-            float(fields["agentlab.t_ms"]), tuple(values))
-
-
-_MISSING = object()
+    keys = tuple(f"agentlab.{f.name}" for f in own)
+    defaults = {f"agentlab.{f.name}": _default(f) for f in own}
+    known = frozenset(f"agentlab.{f.name}" for f in dataclasses.fields(cls))
+    _SHAPES[name] = (cls, keys, defaults, known)
+    return _SHAPES[name]
 
 
 def _default(f: dataclasses.Field) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default
     if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
+        return f.default_factory()  # an empty dict or tuple: not changed by a row
     return None
 
 
-def _typed(raw: Any, hint: Any, name: str) -> Any:
-    if name == "segments":
-        return tuple((s["name"], float(s["ms"])) for s in json.loads(raw))
-    if name == "tool_calls":
-        return tuple(json.loads(raw))
-    if name in CONTENT_FIELDS - {"text"}:  # free-form, written as JSON text
-        try:
-            return json.loads(raw)
-        except (TypeError, json.JSONDecodeError):
-            return raw
-    return raw
+def _json_or_raw(raw: Any) -> Any:
+    try:
+        return json.loads(raw)
+    except (TypeError, json.JSONDecodeError):
+        return raw
+
+
+def _segments(raw: Any) -> Any:
+    if not isinstance(raw, str):  # the field's default: the trace left it out
+        return raw
+    return tuple((s["name"], float(s["ms"])) for s in json.loads(raw))
+
+
+# fields agentlab's export writes as JSON text: the rest are the attribute's own value
+_CONVERT = {
+    "agentlab.segments": _segments,
+    "agentlab.tool_calls": lambda raw: tuple(json.loads(raw)) if isinstance(raw, str) else raw,
+    **{f"agentlab.{name}": _json_or_raw for name in CONTENT_FIELDS - {"text"}},
+}
+
+
+_SCALARS = {"stringValue": str, "intValue": int, "doubleValue": float, "boolValue": bool}
 
 
 def _attributes(pairs: list[dict]) -> dict[str, Any]:
-    """OTLP/JSON key-value list -> dict (intValue is a string in the JSON mapping)."""
-    out = {}
-    for pair in pairs:
-        value = pair.get("value", {})
-        if "stringValue" in value:
-            out[pair["key"]] = value["stringValue"]
-        elif "intValue" in value:
-            out[pair["key"]] = int(value["intValue"])
-        elif "doubleValue" in value:
-            out[pair["key"]] = float(value["doubleValue"])
-        elif "boolValue" in value:
-            out[pair["key"]] = bool(value["boolValue"])
-        else:
-            out[pair["key"]] = None
-    return out
+    """OTLP/JSON key-value list -> dict."""
+    return {pair["key"]: _value(pair.get("value") or {}) for pair in pairs}
+
+
+def _value(value: dict) -> Any:
+    """An OTLP/JSON ``AnyValue`` (intValue is a string in the JSON mapping; an array or
+    key-value list is kept as the JSON holds it; an empty value is None)."""
+    for kind, raw in value.items():  # one entry: the value's kind
+        convert = _SCALARS.get(kind)
+        return convert(raw) if convert else raw
+    return None

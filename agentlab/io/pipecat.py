@@ -58,6 +58,9 @@ KNOWN = {
 }
 
 
+ROOT = "conversation"  # the span a trace hangs from: one call
+
+
 def is_pipecat(resource: dict, scope_names: set[str]) -> bool:
     return "pipecat" in scope_names or str(resource.get("service.name", "")).startswith(
         "pipecat")
@@ -65,7 +68,7 @@ def is_pipecat(resource: dict, scope_names: set[str]) -> bool:
 
 def rows_of_trace(spans: list[dict], attrs_of: Any, unknown: Counter) -> list[tuple]:
     """One Pipecat trace (a call) as canonical event rows, in time order."""
-    root = next((s for s in spans if s["name"] == "conversation"), None)
+    root = next((s for s in spans if s["name"] == ROOT), None)
     if root is None:
         return []
     trace = Trace(spans, root, attrs_of)

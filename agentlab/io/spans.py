@@ -11,7 +11,16 @@ class Trace:
     parent, and the spans' attributes checked against what a reader knows."""
 
     def __init__(self, spans: list[dict], root: dict, attrs_of: Any):
-        self.spans, self.root, self.attrs_of = spans, root, attrs_of
+        self.spans, self.root = spans, root
+        decoded: dict[str, dict] = {}  # a span's attributes are decoded once
+
+        def cached(span: dict) -> dict:
+            key = span["spanId"]
+            if key not in decoded:
+                decoded[key] = attrs_of(span)
+            return decoded[key]
+
+        self.attrs_of = cached
         self.t0 = int(root["startTimeUnixNano"])
         self.children: dict[str, list[dict]] = {}
         for span in spans:
