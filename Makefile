@@ -54,6 +54,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_recorder.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_soak.py
+	$(BIN)/python bench/bench_import.py
 
 # The real Pipecat and LiveKit traces the import tests read (tests/data/traces), made
 # offline in a venv of their own (their pins conflict with the test venv's); docopt ships
