@@ -9,13 +9,17 @@ decorators (no network): an LLM answering after 250 ms with token usage, a TTS g
 says when the bot starts and stops speaking, as a transport does. The caller speaks three
 turns; in the second they talk over the reply (an interrupted turn).
 
-Also writes pipecat.metrics.jsonl: every metrics frame's data as a JSON line (the class
+Also writes pipecat_calls.otlp.jsonl, a week of calls for notebooks/10_your_calls: 24
+calls of 3-6 turns, eight at a time, each request's latency drawn (seeded); and
+pipecat.metrics.jsonl: every metrics frame's data as a JSON line (the class
 name as ``type``, the pipeline clock's ``timestamp_ns``, then the model's own fields), by
 an observer (``MetricsJSONLObserver``) next to Pipecat's ``MetricsLogObserver``.
 """
 
 import asyncio
 import json
+import math
+import random
 from pathlib import Path
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -49,6 +53,7 @@ from pipecat.workers.runner import WorkerRunner
 
 OUT = Path(__file__).with_name("pipecat.otlp.jsonl")
 METRICS = Path(__file__).with_name("pipecat.metrics.jsonl")
+WEEK = Path(__file__).with_name("pipecat_calls.otlp.jsonl")
 
 
 class MetricsJSONLObserver(BaseObserver):
@@ -68,6 +73,10 @@ class MetricsJSONLObserver(BaseObserver):
 
 
 class FakeLLM(LLMService):
+    def __init__(self, ttfb=lambda: 0.25, **kw):
+        super().__init__(**kw)
+        self.ttfb = ttfb  # seconds to the first token, drawn per request
+
     def can_generate_metrics(self):
         return True
 
@@ -82,7 +91,7 @@ class FakeLLM(LLMService):
     async def _process_context(self, context):
         await self.push_frame(LLMFullResponseStartFrame())
         await self.start_ttfb_metrics()
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(self.ttfb())
         await self.stop_ttfb_metrics()
         for word in ["Your ", "order ", "ships ", "Friday."]:
             await self.push_frame(LLMTextFrame(word))
@@ -92,8 +101,9 @@ class FakeLLM(LLMService):
         await self.push_frame(LLMFullResponseEndFrame())
 
 class FakeTTS(TTSService):
-    def __init__(self, **kw):
+    def __init__(self, ttfb=lambda: 0.09, **kw):
         super().__init__(sample_rate=16000, push_start_frame=True, **kw)
+        self.ttfb = ttfb
 
     def can_generate_metrics(self):
         return True
@@ -101,7 +111,7 @@ class FakeTTS(TTSService):
     @traced_tts
     async def run_tts(self, text, context_id):
         await self.start_ttfb_metrics()
-        await asyncio.sleep(0.09)
+        await asyncio.sleep(self.ttfb())
         await self.stop_ttfb_metrics()
         await self.start_tts_usage_metrics(text)
         yield TTSAudioRawFrame(audio=b"\x00\x00" * 19200, sample_rate=16000, num_channels=1,
@@ -119,21 +129,23 @@ class FakeOutput(FrameProcessor):
             await self.push_frame(BotStoppedSpeakingFrame())
             await self.push_frame(BotStoppedSpeakingFrame(), FrameDirection.UPSTREAM)
 
-async def main():
-    pipeline = Pipeline([FakeLLM(), FakeTTS(), FakeOutput()])
+async def call(conversation_id, turns, llm_ttfb=lambda: 0.25, tts_ttfb=lambda: 0.09,
+               observers=()):
+    """One call through Pipecat's worker: ``turns`` are (what the caller says, seconds
+    they listen before the next turn; under the reply's length they talk over it)."""
+    pipeline = Pipeline([FakeLLM(ttfb=llm_ttfb), FakeTTS(ttfb=tts_ttfb), FakeOutput()])
     worker = PipelineWorker(pipeline, enable_tracing=True, enable_turn_tracking=True,
-                            conversation_id="fixture-1", cancel_on_idle_timeout=False,
+                            conversation_id=conversation_id, cancel_on_idle_timeout=False,
                             params=PipelineParams(enable_metrics=True,
                                                   enable_usage_metrics=True),
-                            observers=[MetricsJSONLObserver(METRICS)])
+                            observers=list(observers))
     started = asyncio.Event()
     @worker.event_handler("on_pipeline_started")
     async def _s(w, f): started.set()
     async def push():
         await asyncio.wait_for(started.wait(), 5)
         ctx = LLMContext(messages=[])
-        for text, listen in [("Where is my order?", 3.5), ("Can you check again?", 0.8),
-                             ("Thanks.", 4.5)]:
+        for text, listen in turns:
             await worker.queue_frame(VADUserStartedSpeakingFrame())
             await worker.queue_frame(UserStartedSpeakingFrame())
             await asyncio.sleep(0.6)
@@ -143,11 +155,31 @@ async def main():
             await worker.queue_frame(TranscriptionFrame(text, "user", "2026-01-01T00:00:00Z"))
             ctx.add_message({"role": "user", "content": text})
             await worker.queue_frame(LLMContextFrame(ctx))
-            await asyncio.sleep(listen)  # 0.8 s: the caller talks over the reply
+            await asyncio.sleep(listen)
         await worker.queue_frame(EndFrame())
     runner = WorkerRunner()
     await runner.add_workers(worker)
     await asyncio.gather(runner.run(), push())
+
+
+async def main():
+    # the tests' call: fixed latencies, three turns, the caller talks over the second reply
+    await call("fixture-1", [("Where is my order?", 3.5), ("Can you check again?", 0.8),
+                             ("Thanks.", 4.5)], observers=[MetricsJSONLObserver(METRICS)])
+    # a week of calls for the notebook (pipecat_calls.otlp.jsonl): eight at a time, each
+    # request's latency drawn (lognormal LLM time to first token around 420 ms with a
+    # heavier tail, TTS around 140 ms), seeded
+    rng = random.Random(20)
+    lines = ["Hi, I need help with an order.", "It was order A17.", "When will it ship?",
+             "Can I change the address?", "Okay, thanks.", "That's all."]
+    async def one(k):
+        draw = random.Random(rng.random())
+        llm = lambda: min(3.0, draw.lognormvariate(math.log(0.42), 0.45))  # noqa: E731
+        tts = lambda: draw.lognormvariate(math.log(0.14), 0.3)  # noqa: E731
+        turns = [(text, 3.0) for text in lines[: 3 + k % 4]]
+        await call(f"week-{k:02d}", turns, llm, tts)
+    for batch in range(3):
+        await asyncio.gather(*(one(8 * batch + k) for k in range(8)))
 
 def write_otlp_json(spans, path):
     """OTLP/JSON lines, one ExportTraceServiceRequest per trace (hex ids), as a
@@ -179,5 +211,9 @@ if __name__ == "__main__":
     from opentelemetry import trace
 
     trace.get_tracer_provider().force_flush()
-    write_otlp_json(kept.get_finished_spans(), OUT)
-    print("wrote", OUT)
+    spans = kept.get_finished_spans()
+    fixture = {s.context.trace_id for s in spans if s.name == "conversation"
+               and s.attributes.get("conversation.id") == "fixture-1"}
+    write_otlp_json([s for s in spans if s.context.trace_id in fixture], OUT)
+    write_otlp_json([s for s in spans if s.context.trace_id not in fixture], WEEK)
+    print("wrote", OUT, WEEK)
