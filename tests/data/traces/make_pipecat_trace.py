@@ -174,8 +174,8 @@ async def main():
              "Can I change the address?", "Okay, thanks.", "That's all."]
     async def one(k):
         draw = random.Random(rng.random())
-        llm = lambda: min(3.0, draw.lognormvariate(math.log(0.42), 0.45))  # noqa: E731
-        tts = lambda: draw.lognormvariate(math.log(0.14), 0.3)  # noqa: E731
+        llm = lambda: min(3.0, draw.lognormvariate(math.log(0.42), 0.45))
+        tts = lambda: draw.lognormvariate(math.log(0.14), 0.3)
         turns = [(text, 3.0) for text in lines[: 3 + k % 4]]
         await call(f"week-{k:02d}", turns, llm, tts)
     for batch in range(3):
