@@ -73,6 +73,7 @@ def rows_of_trace(spans: list[dict], attrs_of: Any, unknown: Counter) -> list[tu
         return []
     trace = Trace(spans, root, attrs_of)
     trace.count_unknown(KNOWN, unknown)
+    attrs_of = trace.attrs_of  # decoded once per span
     sid = str(attrs_of(root).get("conversation.id") or root["traceId"])
     out: list[tuple[float, int, type, tuple]] = [
         (0.0, 0, ev.SessionStart, ("", sid, "", "inbound"))]

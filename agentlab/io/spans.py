@@ -39,9 +39,8 @@ class Trace:
                 if span["name"] not in structure:
                     unknown[f"span {span['name']}"] += 1
                 continue
-            for key in self.attrs_of(span):
-                if key not in names:
-                    unknown[key] += 1
+            for key in self.attrs_of(span).keys() - names:
+                unknown[key] += 1
 
     def descendants(self, span: dict, name: str) -> list[dict]:
         """The spans called ``name`` anywhere under ``span``, in time order."""
