@@ -220,7 +220,7 @@ class AgentSpeechEnd(Event):
 
 @_event("interruption")
 class Interruption(Event):
-    pass
+    heard: str = ""                 # the reply's words the caller heard (live calls)
 
 
 @_event("turn_end")

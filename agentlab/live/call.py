@@ -11,7 +11,6 @@ out at real-time pace. Both channels are recorded (:class:`CallAudio`).
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,19 +18,20 @@ from typing import Any
 import numpy as np
 
 from .. import events as ev
-from ..components.sim import SENTENCE_BREAK
 from ..runtime.conversation import Conversation
 from ..runtime.ending import CallEnded
-from ..runtime.executors import given_text
 from ..runtime.tool_calls import run_tool_calls
 from ..runtime.turn_model import SpeechData, SpeechEvent, TurnInstants
 from .audio import SAMPLE_RATE, pcm16
+from .duplex import CHUNK_MS, Overlap
 from .llm import OpenAIChat
 from .models import PiperTTS, SileroVAD, WhisperSTT
 from .recording import CallAudio
+from .speaking import LiveSpeaker
+from .text_pieces import first_words, split
 
-CHUNK_MS = 100.0
 TAIL_S = 1.0  # the VAD re-checks this much audio before the last speech it saw
+SPEECH_PAD_S = 0.15  # audio either side of the VAD's speech that STT hears too
 SAME_SPEECH_S = 0.064  # boundaries this close (two Silero frames) are the same speech
 
 
@@ -49,7 +49,7 @@ class LiveStack:
         self.tts.warm_up()
 
 
-class LiveConversation(Conversation):
+class LiveConversation(LiveSpeaker, Conversation):
     """A :class:`Conversation` whose stages are real: audio, VAD, STT, LLM, TTS."""
 
     stack: LiveStack
@@ -57,6 +57,9 @@ class LiveConversation(Conversation):
     audio: CallAudio
 
     skipped_ms: float = 0.0  # realtime=False: the session time skipped instead of slept
+    # the caller's next turn, begun over the agent's last reply (see live/duplex.py)
+    lead: Overlap | None = None
+    talking_over: Any = None  # the turn that will talk over the coming reply, if any
 
     async def sleep(self, ms: float) -> None:
         """Real time sleeps; ``realtime=False`` moves the session clock on by ``ms`` at
@@ -70,23 +73,32 @@ class LiveConversation(Conversation):
         self.skipped_ms += max(ms, 0.0)
 
     async def user_turn(self, turn: Any, skip_pause: bool = False) -> bool:
-        if not skip_pause:
+        """One caller turn and the agent's reply; True if the caller's next turn began
+        over that reply (it is heard from there on, with no pause before it)."""
+        lead, self.lead = self.lead, None
+        if lead is not None and lead.turn is not turn:
+            lead = None  # begun over the agent, but the script moved on: not this turn
+        if not skip_pause and lead is None:
             await self.wait_for_caller_turn(turn)
         audio = turn.audio
         while audio is not None:  # speech the turn's end cut off is the caller's next turn
-            audio = await self._turn(turn, audio)
-        return False
+            audio = await self._turn(turn, audio, lead)
+            lead = None
+        return self.lead is not None
 
-    async def _turn(self, turn: Any, audio: np.ndarray) -> np.ndarray | None:
-        """One turn heard from ``audio``; the rest of it, if the VAD ended the turn before
-        the audio's end (a pause over ``silence_ms``) and the rest holds more speech.
-        The scripted reply and tool calls answer the last piece: the caller's whole turn."""
+    async def _turn(self, turn: Any, audio: np.ndarray, lead: Overlap | None = None
+                    ) -> np.ndarray | None:
+        """One turn heard from ``audio`` (from where ``lead`` left it, if the turn began
+        over the agent); the rest of it, if the VAD ended the turn before the audio's end
+        (a pause over ``silence_ms``) and the rest holds more speech. The scripted reply,
+        tool calls and barge-in answer the last piece: the caller's whole turn."""
         bus = self.session.bus
         bus.turn_id += 1
         inst = TurnInstants()
-        speech, early, rest = await self._hear(audio, inst)
+        speech, early, rest = await self._hear(audio, inst, lead)
         self.current = turn if rest is None else \
             replace(turn, reply=None, tool_calls=(), action=None)
+        self.talking_over = self.barge_turn if rest is None else None
 
         async def audio_stream() -> AsyncIterator[bytes]:
             yield pcm16(speech)
@@ -113,7 +125,7 @@ class LiveConversation(Conversation):
         await self.agent_reply(transcript, inst)
         return rest
 
-    async def _hear(self, audio: np.ndarray, inst: TurnInstants
+    async def _hear(self, audio: np.ndarray, inst: TurnInstants, lead: Overlap | None = None
                     ) -> tuple[np.ndarray, asyncio.Future | None, np.ndarray | None]:
         """Deliver the caller's audio chunk by chunk until the VAD has seen the speech
         end; return that speech, its transcription if that already started, and the
@@ -133,14 +145,15 @@ class LiveConversation(Conversation):
         # the line as the VAD hears it: the audio, then quiet; what was delivered so far
         # is a view of it (no copy of the growing buffer on every chunk)
         line = np.concatenate([audio, np.zeros(limit - len(audio) + 2 * step, np.float32)])
-        t0 = self.now()
+        # a turn begun over the agent goes on from what was delivered then (recorded too)
+        t0 = self.now() if lead is None else lead.start_ms
         start = end = None  # seconds into the delivered audio
         speculate = not bus.has_handlers("pipeline.stt")
         # segments close after a short pause; the turn ends after the longer window
         pause = min(vad.pause_ms, vad.silence_ms)
         silence_s = vad.silence_ms / 1000
         early: tuple[float, float, asyncio.Future] | None = None
-        i = 0
+        i = 0 if lead is None else lead.delivered
         while True:
             chunk = line[i:i + step]
             i += step
@@ -165,7 +178,7 @@ class LiveConversation(Conversation):
                 break
             if speculate and end is not None and now_s - end >= pause / 1000 and (
                     early is None or not _same_speech(early, start, end)):
-                speech = heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+                speech = _padded(heard, start, end)
                 job = asyncio.get_running_loop().run_in_executor(
                     None, self.stack.stt.transcribe, speech)
                 job.add_done_callback(_retrieve)  # a dropped run's error is not news
@@ -176,7 +189,7 @@ class LiveConversation(Conversation):
         inst.vad_stop = self.now()
         inst._vad_silence = inst.vad_stop - inst.speech_end
         await bus.emit(ev.UserSpeechEnd, at_ms=inst.speech_end)
-        speech = heard[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)].copy()
+        speech = _padded(heard, start, end).copy()
         if early is not None and not _same_speech(early, start, end):
             early = None  # the caller spoke again after the pause: that run is stale
         rest = audio[i:]
@@ -189,22 +202,22 @@ class LiveConversation(Conversation):
         bus = self.session.bus
         inst.llm_request = self.now()
         await bus.emit(ev.LlmRequest)
-        reply: dict[str, str] = {}
+        reply: dict[str, Any] = {}
 
         async def sentences() -> AsyncIterator[str]:
             """The first piece as soon as it is complete (first audio waits on it); after
             it, finished sentences are held until the next delta or the end and go out
             together: one TTS job (one thread hand-off) instead of one per sentence."""
-            pending, parts, held = "", [], []
+            pending, parts, held = "", reply.setdefault("parts", []), []
             async for delta in self._deltas(transcript, inst):
                 if held:
                     yield " ".join(held)
                     held = []
                 parts.append(delta)
                 pending += delta
-                *done, pending = _split(pending)
+                *done, pending = split(pending)
                 if not done and "text_ready" not in reply:
-                    done, pending = _first_words(pending)
+                    done, pending = first_words(pending)
                 if done and "text_ready" not in reply:
                     reply["text_ready"] = ""
                     inst.text_ready = self.now()
@@ -245,7 +258,16 @@ class LiveConversation(Conversation):
 
             await self.speak(text_stream(), inst, source="reply")
         else:
-            await self.speak(sentences(), inst, source="reply")
+            generated = sentences()
+            try:
+                await self.speak(generated, inst, source="reply")
+            finally:
+                await generated.aclose()  # talked over mid-generation: the LLM stream stops
+            if "raw" not in reply:  # the reply as far as it got
+                raw = "".join(reply.get("parts", [])).strip()
+                reply["usage"] = self.token_usage(transcript, raw)
+                await bus.emit(ev.LlmResponse, raw, *reply["usage"])
+                await reply_generated(raw)
         self.count_turn(*reply["usage"])
         total, segments = inst.segments()
         self.totals.append(total)
@@ -278,76 +300,13 @@ class LiveConversation(Conversation):
                 await bus.emit(ev.LlmFirstToken)
             yield delta
 
-    async def speak(self, text: AsyncIterator[str] | list[str], inst: TurnInstants | None,
-                    source: str) -> None:
-        bus = self.session.bus
-        if isinstance(text, list):  # say(): a fixed text
-            text = given_text(text)
-        loop = asyncio.get_running_loop()
-        first = True
 
-        # A tts hook sees (and yields) 16-bit PCM; without one the samples go straight
-        # to the playhead, with no conversion to PCM and back.
-        hooked = bus.has_handlers("pipeline.tts")
-
-        async def builtin_tts(stream: AsyncIterator[str]) -> AsyncIterator[bytes]:
-            nonlocal first
-            async for sentence in stream:
-                if first:
-                    first = False
-                    if inst is not None:
-                        inst.tts_request = self.now()
-                    await bus.emit(ev.TtsRequest, sentence)
-                audio = await loop.run_in_executor(None, self.stack.tts.synthesize, sentence)
-                self.spoken.append(sentence)
-                yield pcm16(audio) if hooked else audio
-
-        started = False
-        playhead = 0.0
-        async for pcm in bus.stream_slot("tts", builtin_tts, text):
-            x = pcm if isinstance(pcm, np.ndarray) else \
-                np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
-            if not started:
-                started = True
-                if inst is not None:
-                    inst.tts_first_audio = inst.agent_speech_start = self.now()
-                await bus.emit(ev.TtsFirstAudio)
-                await bus.emit(ev.AgentSpeechStart, source)
-            at = max(playhead, self.now())
-            if self.session.recording:
-                self.audio.agent.append((at, x))
-            playhead = at + 1000.0 * len(x) / SAMPLE_RATE
-        if started:
-            await self.sleep(playhead - self.now())  # the caller hears it all
-            await bus.emit(ev.AgentSpeechEnd, False, source)
-
-
-_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
-MIN_CLAUSE_WORDS = 5
-
-
-def _split(text: str) -> list[str]:
-    """Finished pieces and the unfinished rest (last item): sentences, and clauses of at
-    least MIN_CLAUSE_WORDS words so TTS can start before a long sentence ends."""
-    out: list[str] = []
-    for piece in SENTENCE_BREAK.split(text):
-        out.extend(_clauses(piece) if len(piece.split()) > MIN_CLAUSE_WORDS else [piece])
-    done, rest = out[:-1], out[-1]
-    return [*done, rest]
-
-
-FIRST_PIECE_WORDS = 4
-_FIRST_WORDS = re.compile(rf"\s*(?:\S+\s+){{{FIRST_PIECE_WORDS}}}")
-
-
-def _first_words(text: str) -> tuple[list[str], str]:
-    """The reply's first FIRST_PIECE_WORDS words as a piece of their own, once complete,
-    when no sentence or clause has ended yet: the caller hears the agent a clause-length
-    sooner, at the price of a seam in the intonation after them."""
-    m = _FIRST_WORDS.match(text)
-    if m is None:
-        return [], text
-    return [m.group().strip()], text[m.end():]
+def _padded(heard: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The speech from ``start`` to ``end`` (s) with SPEECH_PAD_S either side: Silero
+    marks an onset a frame or two into a word, and Whisper drops a word cut at its start
+    ("Can you send..." heard as "you send...")."""
+    a = max(0, int((start - SPEECH_PAD_S) * SAMPLE_RATE))
+    return heard[a:int((end + SPEECH_PAD_S) * SAMPLE_RATE)]
 
 
 def _quiet_since(vad: SileroVAD, heard: np.ndarray, end: float, pause: float) -> float:
@@ -370,16 +329,6 @@ def _same_speech(early: tuple, start: float, end: float) -> bool:
 def _retrieve(job: asyncio.Future) -> None:
     if not job.cancelled():
         job.exception()
-
-
-def _clauses(sentence: str) -> list[str]:
-    parts, current = [], ""
-    for clause in _CLAUSE_END.split(sentence):
-        current = f"{current} {clause}".strip()
-        if len(current.split()) >= MIN_CLAUSE_WORDS and current[-1:] in ",;:":
-            parts.append(current)
-            current = ""
-    return [*parts, current]
 
 
 def live_conversation(stack: LiveStack, realtime: bool):

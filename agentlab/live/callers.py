@@ -20,6 +20,9 @@ class AudioFileCaller:
     files: list[str | Path]
     pause_ms: float = 600.0
     texts: list[str] | None = None  # what the files say, if known (for reading tables)
+    # per file: start it this many ms into the agent's reply to the previous one (None:
+    # wait for the reply to end, then pause_ms), i.e. talk over the agent
+    barge_in_ms: list[float | None] | None = None
 
     def turns(self) -> list[Any]:
         from ..runtime.caller import CallerTurn
@@ -28,9 +31,14 @@ class AudioFileCaller:
             raise ConfigError(f"AudioFileCaller: {len(self.files)} files but "
                               f"{len(self.texts)} texts; give one text per file (what it "
                               f"says), or leave texts out.")
+        barge = self.barge_in_ms or [None] * len(self.files)
+        if len(barge) != len(self.files):
+            raise ConfigError(f"AudioFileCaller: {len(self.files)} files but "
+                              f"{len(barge)} barge_in_ms values; give one per file (None: "
+                              f"wait for the agent).")
         texts = self.texts or [Path(f).stem for f in self.files]
-        return [CallerTurn(t, self.pause_ms, audio=load_audio(f))
-                for f, t in zip(self.files, texts, strict=True)]
+        return [CallerTurn(t, self.pause_ms, b, audio=load_audio(f))
+                for f, t, b in zip(self.files, texts, barge, strict=True)]
 
 
 @dataclass

@@ -43,6 +43,9 @@ class SileroVAD:
     silence_ms: float = 250.0
     min_speech_ms: float = 150.0
     pause_ms: float = 100.0
+    # caller speech over the agent's this long interrupts it (LiveKit's default
+    # min_interruption_duration); a shorter sound (a cough, a click) does not
+    min_interruption_ms: float = 500.0
 
     def segments(self, audio: np.ndarray, min_silence_ms: float | None = None,
                  min_speech_ms: float | None = None) -> list[tuple[float, float]]:

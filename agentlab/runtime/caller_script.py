@@ -40,6 +40,9 @@ class CallerScript:
                 continue
             self.barge_after_ms = turn.interrupt_reply_ms if turn.interrupt_reply_ms \
                 is not None else self._barge_in(turns[i] if i < len(turns) else None)
+            # a live call plays the next turn's audio over the reply
+            self.barge_turn = turns[i] if self.barge_after_ms is not None and \
+                i < len(turns) else None
             interrupted = await self.user_turn(turn, skip_pause=interrupted)
             await self.after_reply(turn)
 

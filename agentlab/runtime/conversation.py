@@ -266,6 +266,7 @@ class Conversation(CallerScript, TurnEngine, Speaker, BackgroundWork):
     spoken: list[str] = field(default_factory=list)
     barge_in_at_ms: float | None = None
     barge_after_ms: float | None = None
+    barge_turn: CallerTurn | None = None  # the turn that talks over the coming reply
     last_reply: str = ""
     current: CallerTurn | None = None
     user_texts: list[str] = field(default_factory=list)

@@ -302,10 +302,10 @@ def test_stt_hook_sees_the_only_transcription_in_real_time(monkeypatch):
 
 
 def test_first_words_go_to_tts_before_the_first_clause_ends():
-    from agentlab.live.call import FIRST_PIECE_WORDS, _first_words
+    from agentlab.live.text_pieces import FIRST_PIECE_WORDS, first_words
 
-    assert _first_words("Sure I can help") == ([], "Sure I can help")  # last word open
-    done, rest = _first_words("Sure I can help with that")
+    assert first_words("Sure I can help") == ([], "Sure I can help")  # last word open
+    done, rest = first_words("Sure I can help with that")
     assert done == ["Sure I can help"] and rest == "with that"
     assert FIRST_PIECE_WORDS == len(done[0].split())
 

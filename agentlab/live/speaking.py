@@ -1,0 +1,105 @@
+"""A live call's voice: the reply's text through the ``tts`` slot (piper) to the caller,
+played out on the session clock, and stopped when the caller talks over it
+(live/duplex.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import numpy as np
+
+from .. import events as ev
+from ..runtime.executors import given_text
+from ..runtime.turn_model import TurnInstants
+from .audio import SAMPLE_RATE, pcm16
+from .duplex import CHUNK_MS, Overlap, cut_recording, heard_text
+
+
+class LiveSpeaker:
+    """The speaking role of a LiveConversation."""
+
+    async def speak(self, text: AsyncIterator[str] | list[str], inst: TurnInstants | None,
+                    source: str) -> None:
+        bus = self.session.bus
+        if isinstance(text, list):  # say(): a fixed text
+            text = given_text(text)
+        loop = asyncio.get_running_loop()
+        first = True
+
+        # A tts hook sees (and yields) 16-bit PCM; without one the samples go straight
+        # to the playhead, with no conversion to PCM and back.
+        hooked = bus.has_handlers("pipeline.tts")
+
+        async def builtin_tts(stream: AsyncIterator[str]) -> AsyncIterator[bytes]:
+            nonlocal first
+            async for sentence in stream:
+                if first:
+                    first = False
+                    if inst is not None:
+                        inst.tts_request = self.now()
+                    await bus.emit(ev.TtsRequest, sentence)
+                audio = await loop.run_in_executor(None, self.stack.tts.synthesize, sentence)
+                self.spoken.append(sentence)
+                yield pcm16(audio) if hooked else audio
+
+        spoken_before = len(self.spoken)
+        over = self._overlap(source)
+        pieces: list[tuple[float, float, str]] = []  # (start ms, length ms, text) played
+        started, playhead, stopped = False, 0.0, None
+        stream = bus.stream_slot("tts", builtin_tts, text)
+        try:
+            async for pcm in stream:
+                x = pcm if isinstance(pcm, np.ndarray) else \
+                    np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
+                if not started:
+                    started = True
+                    if inst is not None:
+                        inst.tts_first_audio = inst.agent_speech_start = self.now()
+                    await bus.emit(ev.TtsFirstAudio)
+                    await bus.emit(ev.AgentSpeechStart, source)
+                    if over is not None:
+                        over.start_ms = self.now() + self.barge_after_ms
+                at = max(playhead, self.now())
+                if self.session.recording:
+                    self.audio.agent.append((at, x))
+                playhead = at + 1000.0 * len(x) / SAMPLE_RATE
+                # which text this audio says: the sentence just synthesized (a tts hook
+                # may cut or merge them: then the words are shared out by time, below)
+                pieces.append((at, playhead - at, "" if hooked else self.spoken[-1]))
+                if over is not None and over.hear_until(self, self.now()):
+                    stopped = over.interrupted_at
+                    break
+            while started and stopped is None and self.now() < playhead:
+                # the caller hears it all, unless they talk over it: listened to chunk by
+                # chunk while it plays
+                if over is None:
+                    await self.sleep(playhead - self.now())
+                    break
+                await self.sleep(min(CHUNK_MS, playhead - self.now()))
+                if over.hear_until(self, self.now()):
+                    stopped = over.interrupted_at
+        finally:
+            await stream.aclose()  # an interrupted reply's pending TTS (and LLM) work stops
+        if over is not None and over.played():
+            self.lead = over  # the caller's next turn has begun: heard from there on
+        if not started:
+            return
+        if stopped is None:
+            await bus.emit(ev.AgentSpeechEnd, False, source)
+            return
+        cut_recording(self.audio.agent, stopped)
+        words = [p for p in pieces if p[2]] if not hooked else [
+            (pieces[0][0], playhead - pieces[0][0], " ".join(self.spoken[spoken_before:]))]
+        await bus.emit(ev.Interruption, heard_text(words, stopped), at_ms=stopped)
+        await bus.emit(ev.AgentSpeechEnd, True, source, at_ms=stopped)
+        if inst is not None:
+            inst.interrupted = True
+
+    def _overlap(self, source: str) -> Overlap | None:
+        """The caller's next turn, if it will talk over this reply (see live/duplex.py)."""
+        turn, self.talking_over = self.talking_over, None
+        if source != "reply" or turn is None or self.barge_after_ms is None or \
+                getattr(turn, "audio", None) is None:
+            return None
+        return Overlap(turn, start_ms=float("inf"))

@@ -1,0 +1,121 @@
+"""Talking over the agent in a live call (agentlab/live/duplex.py): the caller's next turn
+starts while the agent speaks, the VAD hears it on the same 100 ms chunks, and speech of
+min_interruption_ms stops the agent; a short noise does not. Real speech (CMU ARCTIC),
+real VAD, STT and TTS; realtime=False runs the same timeline without the waits."""
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("faster_whisper", reason="needs the live extra")
+
+import agentlab as al
+from agentlab import live
+from agentlab.runtime.caller import CallerTurn
+
+DATA = Path(__file__).parents[1] / "data" / "speech"
+REFS = {row["file"]: row["reference_text"] for row in
+        csv.DictReader((DATA / "transcripts.tsv").open(), delimiter="\t")}
+REPLY = ("Let me check that for you. Your order left our warehouse in Dallas on Monday "
+         "morning, and it is now with the courier, who expects to deliver it on Friday "
+         "afternoon, between two and five.")
+LEAD = np.zeros(1600, np.float32)  # 100 ms before the speech, as a microphone has
+
+
+def words(text):
+    return re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("20th", "twentieth")).split()
+
+
+def all_heard(ref, hyp):
+    """Nothing lost: words are lost at a cut's edges, so the first and last words must be
+    there; in between Whisper's own slips (at most two words) are not losses."""
+    r, h = words(ref), words(hyp)
+    d = np.arange(len(h) + 1)
+    for i in range(1, len(r) + 1):
+        prev, d[0] = d.copy(), i
+        for j in range(1, len(h) + 1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (r[i - 1] != h[j - 1]))
+    return h[:1] == r[:1] and h[-1:] == r[-1:] and d[len(h)] <= 2
+
+
+class Caller:
+    """Scripted turns with their own audio: the agent's reply is fixed, the second turn
+    starts ``barge_in_ms`` into it."""
+
+    def __init__(self, second, barge_in_ms):
+        self.second, self.barge_in_ms = second, barge_in_ms
+
+    def turns(self):
+        first = live.load_audio(DATA / "cmu_arctic_us_axb_a0005.wav")
+        return [CallerTurn(REFS["cmu_arctic_us_axb_a0005.wav"], 300.0, reply=REPLY,
+                           audio=np.concatenate([LEAD, first, np.zeros(8000, np.float32)])),
+                CallerTurn("second", 300.0, self.barge_in_ms, reply="Sure, I can do that.",
+                           audio=self.second)]
+
+
+def run(caller):
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    rec = al.Recorder()
+    runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline())
+    result = live.run_live_sync(runner, caller, realtime=False, recorder=rec)
+    return rec, result
+
+
+def speech(name):
+    return np.concatenate([LEAD, live.load_audio(DATA / name), np.zeros(8000, np.float32)])
+
+
+def test_speech_over_the_agent_stops_it_and_nothing_said_is_lost():
+    name = "cmu_arctic_us_aew_a0003.wav"  # 3.4 s: "For the twentieth time that evening..."
+    rec, result = run(Caller(speech(name), barge_in_ms=1200.0))
+    events = rec.events
+    turn1 = events[events.turn_id == 1].set_index("event").t_ms
+    interruption = rec.table("interruption").to_pylist()
+    assert len(interruption) == 1 and interruption[0]["turn_id"] == 1
+    at = interruption[0]["t_ms"]
+    barge = turn1["agent_speech_start"] + 1200.0
+    vad = live.SileroVAD()
+    # the VAD needed min_interruption_ms of speech, then the agent stopped at that chunk
+    assert barge + vad.min_interruption_ms <= at <= barge + vad.min_interruption_ms + 400
+    end = rec.table("agent_speech_end").to_pylist()[0]
+    assert end["interrupted"] and end["t_ms"] == at
+    assert rec.turns.interrupted.tolist() == [True, False]
+    # what the caller heard: the reply's first words, cut where the agent stopped
+    heard = interruption[0]["heard"]
+    assert heard and REPLY.startswith(heard) and len(heard) < len(REPLY)
+    # the agent's recorded audio stops there too, until its next reply
+    agent = result.audio[0].agent
+    second_reply = rec.table("agent_speech_start").to_pylist()[1]["t_ms"]
+    ends = [t + 1000 * len(x) / 16000 for t, x in agent if t < second_reply]
+    assert max(ends) == pytest.approx(at, abs=1.0)
+    # every word said over the agent is the caller's next turn
+    said = " ".join(rec.turns.user_text.tolist()[1:])
+    assert all_heard(REFS[name], said), said
+    # the next turn's speech started before the interruption: it was heard from there on
+    start2 = rec.table("user_speech_start").to_pylist()[1]["t_ms"]
+    assert barge <= start2 < at
+
+
+def test_a_short_sound_over_the_agent_does_not_interrupt():
+    # 300 ms of speech (the start of "Will we ever forget it."): the VAD hears speech,
+    # shorter than min_interruption_ms, as a backchannel or a cough is
+    x = live.load_audio(DATA / "cmu_arctic_us_axb_a0005.wav")
+    onset = int(0.192 * 16000)
+    short = x[onset:onset + 4800]
+    vad = live.SileroVAD()
+    assert vad.segments(np.concatenate([LEAD, short, np.zeros(16000, np.float32)]),
+                        vad.pause_ms)  # it is speech to the VAD
+    name = "cmu_arctic_us_aew_a0003.wav"
+    second = np.concatenate([LEAD, short, np.zeros(16000 * 12, np.float32),
+                             live.load_audio(DATA / name), np.zeros(8000, np.float32)])
+    rec, _ = run(Caller(second, barge_in_ms=800.0))
+    assert len(rec.table("interruption")) == 0
+    assert not rec.turns.interrupted.any()
+    assert not rec.table("agent_speech_end").to_pylist()[0]["interrupted"]
+    # the reply played to its end; the caller's speech after it is heard whole
+    assert all_heard(REFS[name], rec.turns.user_text.iloc[-1]), rec.turns.user_text
