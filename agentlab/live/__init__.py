@@ -31,9 +31,13 @@ def __getattr__(name: str):
         from . import microphone
 
         return getattr(microphone, name)
+    if name == "AgentVoice":
+        from .voice import AgentVoice
+
+        return AgentVoice
     raise AttributeError(f"module 'agentlab.live' has no attribute {name!r}")
 
-__all__ = ["AudioError", "AudioFileCaller", "CallAudio", "LLMError", "LiveResult",
+__all__ = ["AgentVoice", "AudioError", "AudioFileCaller", "CallAudio", "LLMError", "LiveResult",
            "Microphone", "MicrophoneCaller", "ScenarioCaller",
            "LiveStack", "LocalLLMServer", "OpenAIChat", "PiperTTS", "SileroVAD", "WhisperSTT",
            "load_audio", "mix_noise", "run_live", "run_live_sync", "to_mono16k"]
@@ -45,11 +49,31 @@ class LiveResult:
     calls: list
     audio: list[CallAudio]
     recorder: Any = None
+    voice: Any = None  # the AgentVoice the call played at, if any
+    speech_end_wall: dict | None = None  # turn -> wall ms the caller stopped speaking
+
+    def perceived_at_page(self) -> Any:
+        """Per turn: the latency a person at the page heard (end of the caller's speech
+        -> the reply's first audio played at the page, from the page's own reports)
+        next to the pipeline's ``total_e2e_ms``. Read it once the cell that ran the
+        call is done (the page's reports reach the kernel between cells)."""
+        import pandas as pd
+
+        if self.voice is None:
+            raise ValueError("this call was run without voice=live.AgentVoice(): no page "
+                             "played it.")
+        heard = self.voice.perceived(self.speech_end_wall or {})
+        frame = pd.DataFrame({"turn_id": list(heard), "page_ms": list(heard.values())})
+        if self.recorder is not None and len(frame):
+            turns = self.recorder.turns[["turn_id", "total_e2e_ms"]]
+            frame = frame.merge(turns, on="turn_id", how="left")
+        return frame
 
 
 async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
                    recorder: Any = None, stack: LiveStack | None = None, seed: int = 0,
-                   max_call_s: float = 600.0, call: Any = None) -> LiveResult:
+                   max_call_s: float = 600.0, call: Any = None,
+                   voice: Any = None) -> LiveResult:
     """Run one live call of ``caller`` (an :class:`AudioFileCaller`, a
     :class:`ScenarioCaller` or a ``MicrophoneCaller``) through ``runner`` on the running
     loop's real clock.
@@ -57,7 +81,8 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
     ``call=al.Outbound(number, answer=...)`` places it as an outbound call (rings first;
     the agent speaks first). ``realtime=False`` feeds the caller's audio and plays the
     agent's as fast as the models allow (for tests and batch runs); the events and tables
-    have the same shape.
+    have the same shape. ``voice=live.AgentVoice()`` (a widget shown in the notebook)
+    plays the agent's audio at the page as it is produced (use it with ``realtime=True``).
     """
     from ..runtime.caller import CallPlan
     from ..runtime.simulate import (
@@ -87,11 +112,12 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
     placed, = distinct_sessions(todo if call is None else placed_calls(todo, call), recorders)
     sink: list = []
     result = await _run_call(runner, placed, seed, False, max_call_s, 5.0, sink, recorders,
-                             live_conversation(stack, realtime))
+                             live_conversation(stack, realtime, voice))
     for rec in recorders:
         rec.flush()
-    return LiveResult([ev.event_of(row) for row in sink], [result],
-                      [result.session.conversation.audio], recorder)
+    conv = result.session.conversation
+    return LiveResult([ev.event_of(row) for row in sink], [result], [conv.audio], recorder,
+                      voice, dict(conv.speech_end_wall))
 
 
 def run_live_sync(runner: Any, caller: AudioFileCaller, **kw: Any) -> LiveResult:

@@ -60,6 +60,8 @@ class LiveConversation(LiveSpeaker, Conversation):
     # the caller's next turn, begun over the agent's last reply (see live/duplex.py)
     lead: Overlap | None = None
     talking_over: Any = None  # the turn that will talk over the coming reply, if any
+    voice: Any = None  # AgentVoice: the agent's audio played at the page too
+    speech_end_wall: dict[int, float]  # turn -> wall ms the caller stopped speaking
 
     async def sleep(self, ms: float) -> None:
         """Real time sleeps; ``realtime=False`` moves the session clock on by ``ms`` at
@@ -331,13 +333,14 @@ def _retrieve(job: asyncio.Future) -> None:
         job.exception()
 
 
-def live_conversation(stack: LiveStack, realtime: bool):
-    """A factory for ``_run_call``: a LiveConversation with this stack."""
+def live_conversation(stack: LiveStack, realtime: bool, voice: Any = None):
+    """A factory for ``_run_call``: a LiveConversation with this stack (and the page's
+    player of the agent's voice, :class:`~agentlab.live.voice.AgentVoice`, if given)."""
 
     def make(*args: Any, **kw: Any) -> LiveConversation:
         conv = LiveConversation(*args, **kw)
         conv.stack, conv.realtime, conv.audio = stack, realtime, CallAudio()
-        conv.history = []
+        conv.history, conv.voice, conv.speech_end_wall = [], voice, {}
         if not realtime:  # the real clock plus the waits skipped: one timeline, no waits
             bus = conv.session.bus
             real_ms = bus.now_ms

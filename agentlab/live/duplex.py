@@ -36,10 +36,10 @@ class Overlap:
     interrupted_at: float | None = None  # session ms the agent was stopped, if it was
 
     def hear_until(self, conv: Any, now_ms: float) -> bool:
-        """Deliver the chunks of the caller's audio that have played by ``now_ms``
+        """Deliver the chunks of the caller's audio that have arrived by ``now_ms``
         (recorded as the caller's channel) and check them; True once the VAD has
         confirmed ``min_interruption_ms`` of speech (``interrupted_at`` is then the end
-        of the chunk that confirmed it)."""
+        of the chunk that confirmed it; the agent stops when this returns True)."""
         if self.interrupted_at is not None:
             return True
         audio, vad = self.turn.audio, conv.stack.vad
@@ -56,6 +56,12 @@ class Overlap:
                 self.interrupted_at = self.start_ms + 1000.0 * self.delivered / SAMPLE_RATE
                 return True
         return False
+
+    def next_chunk_ms(self, now_ms: float) -> float:
+        """When the caller's next chunk will have arrived (the next instant to listen)."""
+        if now_ms < self.start_ms:
+            return self.start_ms + CHUNK_MS
+        return self.start_ms + (int((now_ms - self.start_ms) / CHUNK_MS) + 1) * CHUNK_MS
 
     def played(self) -> bool:
         """Whether any of the caller's audio was delivered (the turn has begun)."""

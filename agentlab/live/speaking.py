@@ -5,6 +5,7 @@ played out on the session clock, and stopped when the caller talks over it
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -13,7 +14,7 @@ from .. import events as ev
 from ..runtime.executors import given_text
 from ..runtime.turn_model import TurnInstants
 from .audio import SAMPLE_RATE, pcm16
-from .duplex import CHUNK_MS, Overlap, cut_recording, heard_text
+from .duplex import Overlap, cut_recording, heard_text
 
 
 class LiveSpeaker:
@@ -56,6 +57,10 @@ class LiveSpeaker:
                     started = True
                     if inst is not None:
                         inst.tts_first_audio = inst.agent_speech_start = self.now()
+                        # the caller's end of speech on the wall clock, for the page's
+                        # perceived latency (the session clock is real time here)
+                        self.speech_end_wall[bus.turn_id] = 1000.0 * time.time() - (
+                            self.now() - inst.speech_end)
                     await bus.emit(ev.TtsFirstAudio)
                     await bus.emit(ev.AgentSpeechStart, source)
                     if over is not None:
@@ -63,22 +68,24 @@ class LiveSpeaker:
                 at = max(playhead, self.now())
                 if self.session.recording:
                     self.audio.agent.append((at, x))
+                if self.voice is not None:  # the page queues it after what it is playing
+                    self.voice.play(bus.turn_id, x)
                 playhead = at + 1000.0 * len(x) / SAMPLE_RATE
                 # which text this audio says: the sentence just synthesized (a tts hook
                 # may cut or merge them: then the words are shared out by time, below)
                 pieces.append((at, playhead - at, "" if hooked else self.spoken[-1]))
                 if over is not None and over.hear_until(self, self.now()):
-                    stopped = over.interrupted_at
+                    stopped = self.now()  # the agent stops now, mid-piece
                     break
             while started and stopped is None and self.now() < playhead:
-                # the caller hears it all, unless they talk over it: listened to chunk by
-                # chunk while it plays
+                # the caller hears it all, unless they talk over it: listened to as each
+                # of the caller's chunks arrives while it plays
                 if over is None:
                     await self.sleep(playhead - self.now())
                     break
-                await self.sleep(min(CHUNK_MS, playhead - self.now()))
+                await self.sleep(min(over.next_chunk_ms(self.now()), playhead) - self.now())
                 if over.hear_until(self, self.now()):
-                    stopped = over.interrupted_at
+                    stopped = self.now()
         finally:
             await stream.aclose()  # an interrupted reply's pending TTS (and LLM) work stops
         if over is not None and over.played():
@@ -88,6 +95,8 @@ class LiveSpeaker:
         if stopped is None:
             await bus.emit(ev.AgentSpeechEnd, False, source)
             return
+        if self.voice is not None:
+            self.voice.clear(bus.turn_id)
         cut_recording(self.audio.agent, stopped)
         words = [p for p in pieces if p[2]] if not hooked else [
             (pieces[0][0], playhead - pieces[0][0], " ".join(self.spoken[spoken_before:]))]
