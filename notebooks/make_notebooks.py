@@ -237,6 +237,33 @@ print(rec.turns.seg_user_hooks_ms.round(-1).tolist(), result.calls[0].final_stat
                "what the caller would hear (end of speech -> agent onset, measured on the "
                "recording with librosa) with `total_e2e_ms`."),
         ("code", "_ = al.plot.timeline(rec.events, audio=result.audio[0].channel(\"user\") + result.audio[0].channel(\"agent\"))"),
+        ("md", "## Talking over the agent\n\nA scenario whose second turn starts 1.2 s "
+               "into the agent's first reply (`barge_in_ms`). piper speaks the caller. While "
+               "the agent speaks, the caller's audio goes to the VAD chunk by chunk; once it "
+               "has heard `SileroVAD.min_interruption_ms` (500 ms) of speech, the agent "
+               "stops there, `interruption` fires with what the caller heard, the turn is "
+               "flagged, and everything the caller said over the agent is their next turn. "
+               "A shorter sound (a cough, an \"mm\") does not interrupt."),
+        ("code", """scenario = al.Scenario.from_dict({"id": "talk-over", "turns": [
+    {"user": "Where is my order?",
+     "agent": "Let me check that for you. Your order left our warehouse in Dallas on Monday "
+              "morning, and it is now with the courier, who expects to deliver it on Friday."},
+    {"user": "Can you just text me the tracking number?", "barge_in_ms": 1200,
+     "agent": "Sure, I will text it to you now."}]})
+over = al.Recorder(config="talk-over")
+talked = await live.run_live(runner, live.ScenarioCaller(scenario), realtime=False,
+                             recorder=over)"""),
+        ("code", CHECK + """cut = over.table("interruption").to_pylist()
+reply = scenario.turns[0].agent
+print(len(cut), over.turns.interrupted.tolist(), reply.startswith(cut[0]["heard"]))"""),
+        ("code", """print("heard before the caller talked over it:", repr(cut[0]["heard"]))
+over.turns[["turn_id", "user_text", "interrupted", "total_e2e_ms"]]"""),
+        ("code", "_ = al.plot.timeline(over.events, audio=talked.audio[0].channel(\"user\") + talked.audio[0].channel(\"agent\"))"),
+        ("md", "In a notebook with a browser, `voice = live.AgentVoice()` shows a player: "
+               "pass `voice=voice` (with `realtime=True`) and the agent's audio plays at the "
+               "page as it is produced and stops there on a barge-in; "
+               "`result.perceived_at_page()` then gives the latency a person at the page "
+               "heard, next to `total_e2e_ms` (docs/live.md)."),
     ],
     "09_videosdk_program": [
         ("md", "# A whole VideoSDK program, pasted\n\nThe VideoSDK document's complete "
