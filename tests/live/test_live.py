@@ -4,13 +4,13 @@ import asyncio
 import csv
 import json
 import logging
-import re
 import socket
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from speech_text import wer
 
 pytest.importorskip("faster_whisper", reason="needs the live extra")
 
@@ -22,20 +22,6 @@ REFS = {row["file"]: row["reference_text"] for row in
         csv.DictReader((DATA / "transcripts.tsv").open(), delimiter="\t")}
 FILES = sorted(REFS)
 SECRET = "sk-agentlab-TEST-5ecr3t-do-not-leak"
-
-
-def words(text):
-    return re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("20th", "twentieth")).split()
-
-
-def wer(ref, hyp):
-    r, h = words(ref), words(hyp)
-    d = np.arange(len(h) + 1)
-    for i in range(1, len(r) + 1):
-        prev, d[0] = d.copy(), i
-        for j in range(1, len(h) + 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (r[i - 1] != h[j - 1]))
-    return d[len(h)], len(r)
 
 
 def padded(name, noise_db=None):
