@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import events as ev
+from ..errors import ConfigError
 from .audio import AudioError, load_audio, mix_noise, to_mono16k
 from .call import LiveStack
 from .callers import AudioFileCaller, ScenarioCaller
@@ -24,6 +25,7 @@ from .llm import LLMError, OpenAIChat
 from .llm_server import LocalLLMServer
 from .models import PiperTTS, SileroVAD, WhisperSTT
 from .recording import CallAudio
+from .stream import LiveAudio, StreamCaller
 
 
 def __getattr__(name: str):
@@ -37,10 +39,11 @@ def __getattr__(name: str):
         return AgentVoice
     raise AttributeError(f"module 'agentlab.live' has no attribute {name!r}")
 
-__all__ = ["AgentVoice", "AudioError", "AudioFileCaller", "CallAudio", "LLMError", "LiveResult",
-           "Microphone", "MicrophoneCaller", "ScenarioCaller",
-           "LiveStack", "LocalLLMServer", "OpenAIChat", "PiperTTS", "SileroVAD", "WhisperSTT",
-           "load_audio", "mix_noise", "run_live", "run_live_sync", "to_mono16k"]
+__all__ = ["AgentVoice", "AudioError", "AudioFileCaller", "CallAudio", "LLMError",
+           "LiveAudio", "LiveResult", "LiveStack", "LocalLLMServer", "Microphone",
+           "MicrophoneCaller", "OpenAIChat", "PiperTTS", "ScenarioCaller", "SileroVAD",
+           "StreamCaller", "WhisperSTT", "load_audio", "mix_noise", "run_live",
+           "run_live_sync", "to_mono16k"]
 
 
 @dataclass
@@ -104,15 +107,21 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
     check_run(seed, max_call_s, 5.0)
     stack = stack or LiveStack()
     await asyncio.get_running_loop().run_in_executor(None, stack.warm_up)
+    stream = caller if isinstance(caller, StreamCaller) else \
+        getattr(caller, "stream_caller", None)
+    if stream is not None and not realtime:
+        raise ConfigError("run_live(realtime=False): a streamed caller (the microphone) "
+                          "speaks in real time; use realtime=True.")
     plan = CallPlan(caller.turns(), Persona(max_follow_ups=0),
                     tools=getattr(caller, "tools", {}),
-                    scenario_id=getattr(caller, "scenario_id", "live"))
+                    scenario_id=getattr(caller, "scenario_id", "live"),
+                    next_turn=None if stream is None else stream.next_turn)
     recorders = recorders_of(runner, recorder)
     todo = [_Call(0, plan, profile_resolver(runner, None)(plan), prefix="live:")]
     placed, = distinct_sessions(todo if call is None else placed_calls(todo, call), recorders)
     sink: list = []
     result = await _run_call(runner, placed, seed, False, max_call_s, 5.0, sink, recorders,
-                             live_conversation(stack, realtime, voice))
+                             live_conversation(stack, realtime, voice, stream))
     for rec in recorders:
         rec.flush()
     conv = result.session.conversation

@@ -28,9 +28,11 @@ from .llm import OpenAIChat
 from .models import PiperTTS, SileroVAD, WhisperSTT
 from .recording import CallAudio
 from .speaking import LiveSpeaker
+from .stream import StreamView
 from .text_pieces import first_words, split
 
 TAIL_S = 1.0  # the VAD re-checks this much audio before the last speech it saw
+MAX_STREAM_TURN_S = 60  # a streamed turn that never ends is cut here
 SPEECH_PAD_S = 0.15  # audio either side of the VAD's speech that STT hears too
 SAME_SPEECH_S = 0.064  # boundaries this close (two Silero frames) are the same speech
 
@@ -61,6 +63,7 @@ class LiveConversation(LiveSpeaker, Conversation):
     lead: Overlap | None = None
     talking_over: Any = None  # the turn that will talk over the coming reply, if any
     voice: Any = None  # AgentVoice: the agent's audio played at the page too
+    stream_caller: Any = None  # a StreamCaller: the caller is one continuous stream
     speech_end_wall: dict[int, float]  # turn -> wall ms the caller stopped speaking
 
     async def sleep(self, ms: float) -> None:
@@ -143,12 +146,19 @@ class LiveConversation(LiveSpeaker, Conversation):
         hook must see exactly one transcription)."""
         bus, vad = self.session.bus, self.stack.vad
         step = int(SAMPLE_RATE * CHUNK_MS / 1000)
-        limit = len(audio) + 3 * SAMPLE_RATE  # give up on an end this long after the audio
-        # the line as the VAD hears it: the audio, then quiet; what was delivered so far
-        # is a view of it (no copy of the growing buffer on every chunk)
-        line = np.concatenate([audio, np.zeros(limit - len(audio) + 2 * step, np.float32)])
-        # a turn begun over the agent goes on from what was delivered then (recorded too)
-        t0 = self.now() if lead is None else lead.start_ms
+        streamed = isinstance(audio, StreamView)  # a microphone: it arrives as it is said
+        if streamed:
+            limit, line = MAX_STREAM_TURN_S * SAMPLE_RATE, audio
+            t0 = audio.start_ms(self)
+        else:
+            limit = len(audio) + 3 * SAMPLE_RATE  # give up on an end this long after it
+            # the line as the VAD hears it: the audio, then quiet; what was delivered so
+            # far is a view of it (no copy of the growing buffer on every chunk)
+            line = np.concatenate([audio, np.zeros(limit - len(audio) + 2 * step,
+                                                   np.float32)])
+            t0 = self.now()
+        if lead is not None:  # begun over the agent: on from what was delivered then
+            t0 = lead.start_ms
         start = end = None  # seconds into the delivered audio
         speculate = not bus.has_handlers("pipeline.stt")
         # segments close after a short pause; the turn ends after the longer window
@@ -157,6 +167,10 @@ class LiveConversation(LiveSpeaker, Conversation):
         early: tuple[float, float, asyncio.Future] | None = None
         i = 0 if lead is None else lead.delivered
         while True:
+            if streamed and not await audio.wait_for(i + step):
+                if start is None:
+                    raise CallEnded("the caller's audio ended")
+                break  # the stream closed mid-turn: the speech so far is the turn
             chunk = line[i:i + step]
             i += step
             if self.session.recording:  # recording controls decide what is kept
@@ -194,6 +208,9 @@ class LiveConversation(LiveSpeaker, Conversation):
         speech = _padded(heard, start, end).copy()
         if early is not None and not _same_speech(early, start, end):
             early = None  # the caller spoke again after the pause: that run is stale
+        if streamed:  # the stream goes on: the next turn is cut from where this one ended
+            self.stream_caller.consumed(audio, i)
+            return speech, None if early is None else early[2], None
         rest = audio[i:]
         rest = rest if len(rest) and vad.segments(rest) else None
         return speech, None if early is None else early[2], rest
@@ -333,7 +350,8 @@ def _retrieve(job: asyncio.Future) -> None:
         job.exception()
 
 
-def live_conversation(stack: LiveStack, realtime: bool, voice: Any = None):
+def live_conversation(stack: LiveStack, realtime: bool, voice: Any = None,
+                      stream_caller: Any = None):
     """A factory for ``_run_call``: a LiveConversation with this stack (and the page's
     player of the agent's voice, :class:`~agentlab.live.voice.AgentVoice`, if given)."""
 
@@ -341,6 +359,7 @@ def live_conversation(stack: LiveStack, realtime: bool, voice: Any = None):
         conv = LiveConversation(*args, **kw)
         conv.stack, conv.realtime, conv.audio = stack, realtime, CallAudio()
         conv.history, conv.voice, conv.speech_end_wall = [], voice, {}
+        conv.stream_caller = stream_caller
         if not realtime:  # the real clock plus the waits skipped: one timeline, no waits
             bus = conv.session.bus
             real_ms = bus.now_ms

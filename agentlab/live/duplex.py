@@ -32,6 +32,7 @@ class Overlap:
 
     turn: Any                     # the CallerTurn; its .audio is what the caller says
     start_ms: float
+    timed: bool = True            # scripted: starts barge_in_ms into the agent's audio
     delivered: int = 0            # samples of it the VAD has heard so far
     interrupted_at: float | None = None  # session ms the agent was stopped, if it was
 
@@ -44,7 +45,9 @@ class Overlap:
             return True
         audio, vad = self.turn.audio, conv.stack.vad
         due = int((now_ms - self.start_ms) / CHUNK_MS) * _STEP
-        while self.delivered + _STEP <= min(due, len(audio) + _STEP):
+        # a script's audio is followed by quiet; a stream has only what has arrived
+        there = len(audio) + (_STEP if getattr(audio, "finite", True) else 0)
+        while self.delivered + _STEP <= min(due, there):
             chunk = audio[self.delivered:self.delivered + _STEP]
             at = self.start_ms + 1000.0 * self.delivered / SAMPLE_RATE
             if conv.session.recording:

@@ -2,12 +2,12 @@
 
 getUserMedia -> AudioContext at 16 kHz -> an AudioWorklet -> Int16 chunks sent to Python
 as binary buffers (REFERENCE §5). Python keeps the audio and cuts it into utterances with
-the VAD; a live call can take its caller turns from it (:meth:`Microphone.turns`).
+the VAD; a live call can take its caller turns from it (:meth:`Microphone.turns`), or
+hear it as it arrives (``MicrophoneCaller(mic, stream=True)``: full duplex).
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 import traitlets
 
 from .audio import SAMPLE_RATE
+from .stream import LiveAudio, StreamCaller
 
 _JS = r"""
 const WORKLET = `
@@ -85,7 +86,7 @@ class Microphone(anywidget.AnyWidget):
         self._chunks: list[np.ndarray] = []
         self._rate_ok = True
         self._lock = threading.Lock()
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self.stream = LiveAudio()  # the same audio as it arrives, for a streamed call
         self.on_msg(self._message)
 
     def _message(self, _widget: Any, content: dict, buffers: list) -> None:
@@ -95,13 +96,17 @@ class Microphone(anywidget.AnyWidget):
                 x = np.frombuffer(bytes(buf), "<i2").astype(np.float32) / 32768.0
                 with self._lock:
                     self._chunks.append(x)
+                self.stream.append(x)
             self.status = f"listening: {self.seconds():.1f} s received"
         elif kind == "started":
             rate = int(content.get("rate", SAMPLE_RATE))
             self._rate_ok = rate == SAMPLE_RATE  # chunks at another rate are not kept
+            if self.stream.closed:
+                self.stream = LiveAudio()
             self.status = "listening" if self._rate_ok else \
                 f"the browser gave {rate} Hz audio, not 16 kHz; refused"
         elif kind == "stopped":
+            self.stream.close()
             self.status = f"stopped: {self.seconds():.1f} s received"
         elif kind == "error":
             self.status = f"microphone error: {content.get('message')}"
@@ -144,12 +149,22 @@ class Microphone(anywidget.AnyWidget):
 
 
 class MicrophoneCaller:
-    """A caller whose turns are what was said into a :class:`Microphone`."""
+    """A caller whose turns are what was said into a :class:`Microphone`: a finished
+    recording's utterances, or with ``stream=True`` the microphone as it is spoken into
+    (full duplex: the VAD cuts the turns, the caller can talk over the agent; run the
+    call with ``realtime=True`` as a task, ``asyncio.ensure_future(live.run_live(...))``,
+    so the kernel keeps receiving the audio)."""
 
-    def __init__(self, mic: Microphone):
+    def __init__(self, mic: Microphone, stream: bool = False):
         self.mic = mic
+        self.stream_caller = StreamCaller(mic.stream) if stream else None
+
+    async def next_turn(self) -> Any:
+        return None if self.stream_caller is None else await self.stream_caller.next_turn()
 
     def turns(self) -> list[Any]:
+        if self.stream_caller is not None:
+            return []
         found = self.mic.turns()
         if not found:
             from .audio import AudioError

@@ -63,7 +63,7 @@ class LiveSpeaker:
                             self.now() - inst.speech_end)
                     await bus.emit(ev.TtsFirstAudio)
                     await bus.emit(ev.AgentSpeechStart, source)
-                    if over is not None:
+                    if over is not None and over.timed:  # scripted: so far into it
                         over.start_ms = self.now() + self.barge_after_ms
                 at = max(playhead, self.now())
                 if self.session.recording:
@@ -106,9 +106,16 @@ class LiveSpeaker:
             inst.interrupted = True
 
     def _overlap(self, source: str) -> Overlap | None:
-        """The caller's next turn, if it will talk over this reply (see live/duplex.py)."""
+        """The caller's next turn, if it will talk over this reply (see live/duplex.py);
+        a streamed caller (the microphone) is listened to over every reply, from where
+        the last turn's listening stopped."""
         turn, self.talking_over = self.talking_over, None
-        if source != "reply" or turn is None or self.barge_after_ms is None or \
+        if source != "reply":
+            return None
+        if self.stream_caller is not None:
+            nxt = self.stream_caller.upcoming()
+            return Overlap(nxt, start_ms=nxt.audio.start_ms(self), timed=False)
+        if turn is None or self.barge_after_ms is None or \
                 getattr(turn, "audio", None) is None:
             return None
         return Overlap(turn, start_ms=float("inf"))

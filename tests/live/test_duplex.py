@@ -110,3 +110,42 @@ def test_a_short_sound_over_the_agent_does_not_interrupt():
     assert not rec.table("agent_speech_end").to_pylist()[0]["interrupted"]
     # the reply played to its end; the caller's speech after it is heard whole
     assert all_heard(REFS[name], rec.turns.user_text.iloc[-1]), rec.turns.user_text
+
+
+def test_a_streamed_caller_is_cut_into_turns_and_talks_over_the_agent():
+    """The microphone's way: one continuous stream fed in real time from another thread
+    (as the widget's messages arrive), the VAD cutting the turns, the caller talking over
+    the agent's first reply."""
+    import threading
+    import time
+
+    first, second = "cmu_arctic_us_axb_a0005.wav", "cmu_arctic_us_aew_a0003.wav"
+    quiet = lambda s: np.zeros(int(16000 * s), np.float32)  # noqa: E731
+    said = np.concatenate([quiet(0.5), live.load_audio(DATA / first), quiet(1.0),
+                           live.load_audio(DATA / second), quiet(4.0)])
+    stream = live.LiveAudio()
+
+    def speak():  # 100 ms chunks at the pace they are spoken
+        for i in range(0, len(said), 1600):
+            stream.append(said[i:i + 1600])
+            time.sleep(0.1)
+        stream.close()
+
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    rec = al.Recorder()
+    runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline())
+    threading.Thread(target=speak, daemon=True).start()
+    live.run_live_sync(runner, live.StreamCaller(stream), realtime=True, recorder=rec)
+    texts = rec.turns.user_text.tolist()
+    assert len(texts) == 2, texts
+    assert all_heard(REFS[first], texts[0]) and all_heard(REFS[second], texts[1]), texts
+    assert len(rec.table("interruption")) == 1
+    assert rec.turns.interrupted.tolist() == [True, False]
+    # the second turn's speech started over the agent's first reply, 1 s after the first
+    starts = [r["t_ms"] for r in rec.table("user_speech_start").to_pylist()]
+    ends = [r["t_ms"] for r in rec.table("user_speech_end").to_pylist()]
+    assert starts[1] - ends[0] == pytest.approx(1000, abs=250)
+    agent_start = rec.table("agent_speech_start").to_pylist()[0]["t_ms"]
+    assert agent_start < starts[1]
