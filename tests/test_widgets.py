@@ -113,3 +113,41 @@ def test_event_explorer_filters_and_draws():
     assert len(sel) == 1 and "1 events" in ex.table.value
     ex.session.value = ex.session.options[1]
     assert ex.turn.value == "all" and set(ex.selection().event.astype(str)) == {"user_turn"}
+
+
+def test_event_explorer_follows_a_recorder_that_is_still_recording():
+    rec = al.Recorder()
+
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline())
+    al.simulate_sync(runner, ["Hi there."], seed=1, recorder=rec)
+    ex = al.widgets.EventExplorer(rec)
+    ex.kinds.value = ("user_turn",)
+    before = len(ex.events)
+    al.simulate_sync(runner, ["Hello again.", "And once more."], seed=2, recorder=rec)
+    ex.reload()  # the next call's events, as a watched call's arrive
+    assert len(ex.events) > before and len(ex.session.options) == 2
+    assert ex.kinds.value == ("user_turn",)  # the selection is kept
+    ex.session.value = ex.session.options[1]
+    assert len(ex.selection()) == 2
+
+
+def test_the_console_switches_to_live_mode_with_a_microphone_and_the_agents_voice():
+    pytest.importorskip("faster_whisper", reason="needs the live extra")
+
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline())
+    console = al.widgets.SessionConsole(runner)
+    assert console.mic is None and console.typing.layout.display is None
+    console.mode.value = "live"
+    from agentlab import live
+
+    assert isinstance(console.mic, live.Microphone)
+    assert isinstance(console.voice, live.AgentVoice)
+    assert console.typing.layout.display == "none"
+    with pytest.raises(al.ConfigError, match="live mode the caller speaks"):
+        console.say("typed")

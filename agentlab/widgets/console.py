@@ -12,6 +12,7 @@ update at most 10 times a second and always once more at the end of a turn.
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import threading
 import wave
@@ -27,14 +28,20 @@ from ._throttle import Throttle
 
 
 class SessionConsole(W.VBox):
-    """A simulated call you drive by typing (``console.say("...")`` from code).
+    """A call you drive from the notebook: simulated (type what the caller says, or
+    ``console.say("...")`` from code) or live (``live=True``, the ``live`` extra: speak
+    into the microphone, hear the agent at the page, talk over it).
 
-    Parameters: the runner, a latency ``profile`` and ``seed`` (the call is deterministic
-    for the same lines, toggles and seed).
+    Parameters: the runner, a latency ``profile`` and ``seed`` (a simulated call is
+    deterministic for the same lines, toggles and seed), ``live`` to start in live mode
+    and the live ``stack`` (offline models by default).
     """
 
-    def __init__(self, runner: Any, *, profile: Any = None, seed: int = 0):
-        self.runner, self.profile, self.seed = runner, profile, seed
+    def __init__(self, runner: Any, *, profile: Any = None, seed: int = 0,
+                 live: bool = False, stack: Any = None):
+        self.runner, self.profile, self.seed, self.stack = runner, profile, seed, stack
+        self._live_task: Any = None
+        self._live_widgets: tuple | None = None
         self.recorder: Recorder | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -58,16 +65,43 @@ class SessionConsole(W.VBox):
         self.table = W.HTML()
         self.audio = W.Audio(format="wav", autoplay=False, loop=False)
         self.toggles = self._hook_toggles()
+        self.mode = W.ToggleButtons(options=["simulated", "live"],
+                                    value="live" if live else "simulated")
+        self.live_box = W.HBox([])  # the microphone and the agent's voice, in live mode
+        self.transcript = W.HTML()
+        self.mode.observe(lambda _: self._show_mode(), names="value")
         self.start_button.on_click(lambda _: self.start())
         self.say_button.on_click(lambda _: self._say_from_ui())
         self.end_button.on_click(lambda _: self.end())
         self.text.continuous_update = False  # Enter (or leaving the box) submits
         self.text.observe(lambda ch: ch["new"].strip() and self._say_from_ui(), names="value")
+        self.typing = W.HBox([self.text, self.say_button, self.interrupt, self.upload])
         super().__init__([
-            W.HBox([self.start_button, self.end_button, self.status]),
-            W.HBox([self.text, self.say_button, self.interrupt, self.upload]),
+            W.HBox([self.mode, self.start_button, self.end_button, self.status]),
+            self.typing, self.live_box,
             W.HTML("<b>hooks</b> (switch off and on between turns)"), self.toggles,
-            self.bar, self.table, self.audio])
+            self.transcript, self.bar, self.table, self.audio])
+        self._show_mode()
+
+    def _show_mode(self) -> None:
+        live = self.mode.value == "live"
+        if live and self._live_widgets is None:
+            from ..live import AgentVoice, Microphone
+
+            self._live_widgets = (Microphone(), AgentVoice())
+        self.live_box.children = self._live_widgets if live else ()
+        self.typing.layout.display = "none" if live else None
+        self.audio.layout.display = "none" if live else None
+
+    @property
+    def mic(self) -> Any:
+        """The live mode's microphone widget."""
+        return self._live_widgets[0] if self._live_widgets else None
+
+    @property
+    def voice(self) -> Any:
+        """The live mode's player of the agent's voice."""
+        return self._live_widgets[1] if self._live_widgets else None
 
     # -- hooks -------------------------------------------------------------------------
     def _registries(self) -> list[HookRegistry]:
@@ -94,7 +128,12 @@ class SessionConsole(W.VBox):
 
     # -- the call --------------------------------------------------------------------
     def start(self) -> None:
-        """Start a call (the agent's opening, if any, plays at once)."""
+        """Start a call (the agent's opening, if any, plays at once). In live mode the
+        call runs as a task on the notebook's loop: press the microphone's Start and
+        speak; the tables (``console.recorder``) fill while it runs."""
+        if self.mode.value == "live":
+            self._start_live()
+            return
         if self._thread is not None and self._thread.is_alive():
             return
         from ..clock import run_virtual
@@ -134,8 +173,12 @@ class SessionConsole(W.VBox):
             speech_ms: float | None = None, wait: bool = True, timeout: float = 30) -> None:
         """The caller's next turn. ``interrupt_after_ms`` talks over the agent's reply;
         ``speech_ms`` sets how long the caller speaks (an uploaded WAV's length)."""
+        from ..errors import ConfigError
         from ..runtime.caller import CallerTurn
 
+        if self.mode.value == "live":
+            raise ConfigError("SessionConsole.say: in live mode the caller speaks into the "
+                              "microphone; switch the console to 'simulated' to type turns.")
         if self._queue is None or not self._thread.is_alive():
             self.start()
         words = max(1, len(text.split()))
@@ -146,12 +189,42 @@ class SessionConsole(W.VBox):
         if wait and not self._turn_done.wait(timeout):
             raise TimeoutError(f"the agent did not finish its turn within {timeout} s")
 
+    def _start_live(self) -> None:
+        from ..live import MicrophoneCaller, run_live
+
+        if self._live_task is not None and not self._live_task.done():
+            return
+        self.recorder = Recorder(config="console-live")
+        self._rows, self._turn_done, self._instants = [], threading.Event(), {}
+
+        async def call() -> Any:
+            try:
+                return await run_live(self.runner, MicrophoneCaller(self.mic, stream=True),
+                                      realtime=True, stack=self.stack, voice=self.voice,
+                                      recorder=_Tee(self.recorder, self._observe))
+            except Exception as err:  # shown, not lost in a task nobody awaits
+                self.status.value = f"live call failed: {type(err).__name__}: {err}"
+                raise
+            finally:
+                self._ended_ui()
+
+        self._live_task = asyncio.get_event_loop().create_task(call())
+        self.end_button.disabled, self.start_button.disabled = False, True
+        self.status.value = "live call: press Start on the microphone and speak"
+
     def end(self, wait: bool = True) -> None:
-        """Hang up; the call ends and its recorder is complete."""
+        """Hang up; the call ends and its recorder is complete (a live call ends when the
+        microphone's stream closes: after the turn in progress)."""
+        if self._live_task is not None and not self._live_task.done():
+            self.mic.stream.close()
+            return
         if self._queue is not None and self._thread is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
             if wait:
                 self._thread.join(30)
+        self._ended_ui()
+
+    def _ended_ui(self) -> None:
         self.say_button.disabled = self.end_button.disabled = True
         self.start_button.disabled = False
         self._restore_hooks()
@@ -178,6 +251,7 @@ class SessionConsole(W.VBox):
     # -- what happens (on the call's thread: widget traits only) -----------------------
     def _observe(self, event: Any) -> None:
         name = event.name
+        self._live_view(event)
         if name == "user_turn":
             self._rows.append({"turn": event.turn_id, "caller": event.text, "agent": "",
                                "total ms": None, "interrupted": False})
@@ -189,7 +263,8 @@ class SessionConsole(W.VBox):
             row["total ms"] = round(event.total_e2e_ms)
             row["interrupted"] = event.interrupted
             self.bar.value = latency_bar(event.segments, event.total_e2e_ms)
-            self._set_audio(row["agent"])
+            if self.mode.value != "live":  # live: the agent's voice played at the page
+                self._set_audio(row["agent"])
             self._refresh()
             self._turn_done.set()
         elif name == "session_end":
@@ -198,6 +273,34 @@ class SessionConsole(W.VBox):
             self._turn_done.set()
         if self._throttle.ready():
             self.status.value = f"t={event.t_ms / 1000:.1f} s: {name.replace('_', ' ')}"
+
+    def _live_view(self, event: Any) -> None:
+        """The transcript as the turn goes (speaking, then what was heard, then the
+        agent's reply and whether the caller cut it) and the turn's latency bar filling
+        as its instants arrive (each segment from the end of the caller's speech)."""
+        name = event.name
+        instants = getattr(self, "_instants", None)
+        if instants is None:
+            return
+        if name == "user_speech_start":
+            self.transcript.value = "<i>caller speaking...</i>"
+        elif name == "user_speech_end":
+            instants.clear()
+            instants["speech end"] = event.t_ms
+        elif name == "stt_final":
+            self.transcript.value = f"<b>caller:</b> {html.escape(event.text)}"
+        elif name == "agent_turn":
+            self.transcript.value += f"<br><b>agent:</b> {html.escape(event.text)}"
+        elif name == "interruption":
+            self.transcript.value += " <i>(the caller talked over it)</i>"
+        steps = {"stt_final": "stt", "user_turn": "endpointing", "llm_first_token": "llm",
+                 "tts_first_audio": "tts", "agent_speech_start": "output"}
+        if name in steps and "speech end" in instants and name != "turn_end":
+            instants[steps[name]] = event.t_ms
+            times = list(instants.values())
+            parts = [(label, times[i + 1] - times[i])
+                     for i, label in enumerate(list(instants)[1:])]
+            self.bar.value = latency_bar(parts, times[-1] - times[0])
 
     def _refresh(self) -> None:
         self.table.value = table_html(self._rows, ["turn", "caller", "agent", "total ms",

@@ -169,6 +169,25 @@ class EventExplorer(W.VBox):
         self.turn.value = "all"
         self.refresh(timeline=True)
 
+    def reload(self) -> None:
+        """Read the recorder's events again: a running call's (the recorder streams; a
+        live console's ``console.recorder``) so far. The selection is kept where it
+        still exists; new sessions, turns and event types are added to the choices."""
+        session, turn, kinds = self.session.value, self.turn.value, set(self.kinds.value)
+        known = set(self.kinds.options)
+        self.events = self.recorder.events
+        self.session.options = [str(s) for s in
+                                self.events["session_id"].astype(str).unique()]
+        if session in self.session.options:
+            self.session.value = session
+        options = sorted(self.events["event"].astype(str).unique())
+        self.kinds.options = options
+        # what was shown stays shown; types that appeared since are shown too
+        self.kinds.value = tuple(k for k in options if k in kinds or k not in known)
+        self._turns()
+        if turn in self.turn.options:
+            self.turn.value = turn
+
     def selection(self):
         """The filtered events (a DataFrame)."""
         df = self.events[self.events["session_id"].astype(str) == self.session.value]

@@ -48,7 +48,7 @@ def test_a_caller_at_the_microphone_talks_over_the_agent(tmp_path):
     import soundfile as sf
     from playwright.sync_api import sync_playwright
 
-    quiet = lambda s: np.zeros(int(16000 * s), np.float32)  # noqa: E731
+    quiet = lambda s: np.zeros(int(16000 * s), np.float32)
     first, _ = sf.read(DATA / FIRST, dtype="float32")
     second, _ = sf.read(DATA / SECOND, dtype="float32")
     fake = tmp_path / "caller.wav"  # the caller starts again 1 s after they stopped

@@ -120,7 +120,7 @@ def test_a_streamed_caller_is_cut_into_turns_and_talks_over_the_agent():
     import time
 
     first, second = "cmu_arctic_us_axb_a0005.wav", "cmu_arctic_us_aew_a0003.wav"
-    quiet = lambda s: np.zeros(int(16000 * s), np.float32)  # noqa: E731
+    quiet = lambda s: np.zeros(int(16000 * s), np.float32)
     said = np.concatenate([quiet(0.5), live.load_audio(DATA / first), quiet(1.0),
                            live.load_audio(DATA / second), quiet(4.0)])
     stream = live.LiveAudio()
