@@ -47,12 +47,21 @@ class Caller:
                            audio=self.second)]
 
 
-def run(caller):
+def run(caller, fired=None):
     async def handle_call(ctx):
         await ctx.session.run()
 
     rec = al.Recorder()
-    runner = al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline())
+    pipeline = al.Pipeline()
+    runner = al.AgentRunner(entrypoint=handle_call, pipeline=pipeline)
+    if fired is not None:  # the hooks a barge-in fires
+        @runner.session_hooks.on("interruption")
+        async def interrupted():
+            fired.append("interruption")
+
+        @pipeline.on("agent_turn_end")
+        async def audio_done():
+            fired.append("agent_turn_end")
     result = live.run_live_sync(runner, caller, realtime=False, recorder=rec)
     return rec, result
 
@@ -63,7 +72,14 @@ def speech(name):
 
 def test_speech_over_the_agent_stops_it_and_nothing_said_is_lost():
     name = "cmu_arctic_us_aew_a0003.wav"  # 3.4 s: "For the twentieth time that evening..."
-    rec, result = run(Caller(speech(name), barge_in_ms=1200.0))
+    fired = []
+    rec, result = run(Caller(speech(name), barge_in_ms=1200.0), fired)
+    # the session's interruption hook and the pipeline's agent_turn_end fired for it
+    assert fired[:2] == ["interruption", "agent_turn_end"] and \
+        fired.count("interruption") == 1
+    calls = rec.hooks.set_index("hook").t_ms
+    interruption_at = rec.table("interruption").to_pylist()[0]["t_ms"]
+    assert calls["interruption"] == pytest.approx(interruption_at, abs=1.0)  # its instant
     events = rec.events
     turn1 = events[events.turn_id == 1].set_index("event").t_ms
     interruption = rec.table("interruption").to_pylist()
