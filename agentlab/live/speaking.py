@@ -14,7 +14,7 @@ from .. import events as ev
 from ..runtime.executors import given_text
 from ..runtime.turn_model import TurnInstants
 from .audio import SAMPLE_RATE, pcm16
-from .duplex import Overlap, cut_recording, heard_text
+from .duplex import Overlap, cut_recording, heard_text, hold_recording
 
 
 class LiveSpeaker:
@@ -74,20 +74,23 @@ class LiveSpeaker:
                 # which text this audio says: the sentence just synthesized (a tts hook
                 # may cut or merge them: then the words are shared out by time, below)
                 pieces.append((at, playhead - at, "" if hooked else self.spoken[-1]))
-                if over is not None and over.hear_until(self, self.now()):
+                if over is not None and self._listen(over):
                     stopped = self.now()  # the agent stops now, mid-piece
                     break
-            while started and stopped is None and self.now() < playhead:
-                # the caller hears it all, unless they talk over it: listened to as each
-                # of the caller's chunks arrives while it plays
-                if over is None:
-                    await self.sleep(playhead - self.now())
-                    break
-                await self.sleep(min(over.next_chunk_ms(self.now()), playhead) - self.now())
-                if over.hear_until(self, self.now()):
+            # the caller hears it all, unless they talk over it: listened to as each of
+            # the caller's chunks arrives while it plays (held audio plays that much later)
+            while started and stopped is None and over is not None and \
+                    self.now() < playhead + over.held_ms(self.now()):
+                end = playhead + over.held_ms(self.now())
+                await self.sleep(min(over.next_chunk_ms(self.now()), end) - self.now())
+                if self._listen(over):
                     stopped = self.now()
+            if started and over is None:
+                await self.sleep(playhead - self.now())
         finally:
             await stream.aclose()  # an interrupted reply's pending TTS (and LLM) work stops
+        if over is not None:
+            hold_recording(self.audio.agent, over.holds)
         if over is not None and over.played():
             self.lead = over  # the caller's next turn has begun: heard from there on
         if not started:
@@ -97,13 +100,26 @@ class LiveSpeaker:
             return
         if self.voice is not None:
             self.voice.clear(bus.turn_id)
-        cut_recording(self.audio.agent, stopped)
+        # the audio stopped when it was held for the speech that interrupted, else now
+        silent = over.held_since if over.held_since is not None else stopped
+        cut_recording(self.audio.agent, silent)
         words = [p for p in pieces if p[2]] if not hooked else [
             (pieces[0][0], playhead - pieces[0][0], " ".join(self.spoken[spoken_before:]))]
-        await bus.emit(ev.Interruption, heard_text(words, stopped), at_ms=stopped)
-        await bus.emit(ev.AgentSpeechEnd, True, source, at_ms=stopped)
+        # pieces are on the queue's timeline: the time held did not play
+        heard = heard_text(words, silent - over.held_ms(silent))
+        await bus.emit(ev.Interruption, heard, at_ms=stopped)
+        await bus.emit(ev.AgentSpeechEnd, True, source, at_ms=silent)
         if inst is not None:
             inst.interrupted = True
+
+    def _listen(self, over: Overlap) -> bool:
+        """The caller's audio so far over the agent: True to stop the agent; a hold
+        pauses the page's player of the agent's voice, a false interruption resumes it."""
+        held = over.held_since is not None
+        stop = over.hear_until(self, self.now())
+        if self.voice is not None and not stop and held != (over.held_since is not None):
+            self.voice.hold(over.held_since is not None)
+        return stop
 
     def _overlap(self, source: str) -> Overlap | None:
         """The caller's next turn, if it will talk over this reply (see live/duplex.py);

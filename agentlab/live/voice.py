@@ -35,9 +35,12 @@ class Player extends AudioWorkletProcessor {
     this.port.onmessage = (e) => {
       const m = e.data;
       if (m.type === "pcm") this.queue.push(m);
+      else if (m.type === "hold") { this.held = m.held;
+        this.port.postMessage({type: m.held ? "held" : "resumed", segment: this.segment,
+                               frame: currentFrame, played: this.played}); }
       else if (m.type === "clear") {
         const dropped = this.queue.reduce((n, q) => n + q.samples.length, 0) - this.offset;
-        this.queue = []; this.offset = 0;
+        this.queue = []; this.offset = 0; this.held = false;  // the next reply plays
         this.port.postMessage({type: "cleared", segment: this.segment, frame: currentFrame,
                                played: this.played, dropped: dropped});
       }
@@ -45,7 +48,7 @@ class Player extends AudioWorkletProcessor {
   }
   process(inputs, outputs) {
     const out = outputs[0][0]; let i = 0;
-    while (i < out.length && this.queue.length) {
+    while (!this.held && i < out.length && this.queue.length) {
       const head = this.queue[0];
       if (head.segment !== this.segment || !this.playing) {
         this.segment = head.segment; this.playing = true;
@@ -109,6 +112,8 @@ export default {
                               [samples.buffer]);
       } else if (msg.type === "clear") {
         node.port.postMessage({ type: "clear" });
+      } else if (msg.type === "hold") {
+        node.port.postMessage({ type: "hold", held: msg.held });
       }
     });
     const show = () => {
@@ -148,6 +153,11 @@ class AgentVoice(anywidget.AnyWidget):
         """Send one piece of the agent's audio (float32, 16 kHz) of reply ``segment``."""
         self._sent.setdefault(segment, 1000.0 * time.time())
         self.send({"type": "pcm", "segment": segment}, buffers=[pcm16(audio)])
+
+    def hold(self, held: bool) -> None:
+        """Pause (True) or resume (False) the page's playing, keeping its queue: caller
+        speech over the agent, until it is an interruption or a false one."""
+        self.send({"type": "hold", "held": held})
 
     def clear(self, segment: int) -> None:
         """Stop at once: drop whatever the page has not played yet (a barge-in)."""
