@@ -4,6 +4,7 @@ min_interruption_ms stops the agent; a short noise does not. Real speech (CMU AR
 real VAD, STT and TTS; realtime=False runs the same timeline without the waits."""
 
 import csv
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -133,7 +134,7 @@ def test_a_short_sound_over_the_agent_does_not_interrupt():
     reply_end = rec.table("agent_speech_end").to_pylist()[0]["t_ms"]
     played = sum(len(x) for t, x in agent if t < reply_end) / 16000
     gaps = sorted((p for p in agent if p[0] < reply_end), key=lambda p: p[0])
-    held = [b[0] - (a[0] + 1000 * len(a[1]) / 16000) for a, b in zip(gaps, gaps[1:])]
+    held = [b[0] - (a[0] + 1000 * len(a[1]) / 16000) for a, b in itertools.pairwise(gaps)]
     assert max(held) >= 100  # a hold, then the rest of the reply
     assert played * 1000 == pytest.approx(
         reply_end - rec.table("agent_speech_start").to_pylist()[0]["t_ms"] - max(held),
