@@ -42,12 +42,11 @@ no TTS.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
 from .. import events as ev
-from .spans import Trace, numbered
+from .spans import Trace, json_or_text, numbered
 
 # spans LiveKit writes around a session that carry nothing agentlab's tables hold
 STRUCTURE = frozenset({"setup_toolsets", "start_agent_activity", "on_enter", "on_exit",
@@ -212,13 +211,3 @@ def _tool_rows(trace: Trace, n: int, tool: dict) -> list[tuple]:
                                      "error" if failed else "completed", end - start,
                                      str(t.get("lk.pii.function_tool.output")) if failed
                                      else None))]
-
-
-def json_or_text(raw: Any) -> Any:
-    """A JSON-encoded attribute's value, or the text itself when it is not JSON."""
-    if not isinstance(raw, str):
-        return raw
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw

@@ -39,8 +39,8 @@ from collections import Counter
 from typing import Any
 
 from .. import events as ev
-from .livekit import json_or_text, segments
-from .spans import numbered
+from .livekit import segments
+from .spans import json_or_text, numbered
 
 _PER_TURN = {"eou_metrics", "llm_metrics", "tts_metrics"}
 _PASSED_OVER = {"stt_metrics", "vad_metrics", "realtime_model_metrics",

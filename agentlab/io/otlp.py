@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from ..recorder.recorder import LABELS
 from . import livekit, pipecat
 from .otel import CONTENT_FIELDS, FORMAT
+from .spans import json_or_text
 
 FORMATS = (FORMAT, "pipecat-otlp", "livekit-otlp")
 _MAPPERS = {"pipecat-otlp": pipecat, "livekit-otlp": livekit}
@@ -169,13 +170,6 @@ def _default(f: dataclasses.Field) -> Any:
     return None
 
 
-def _json_or_raw(raw: Any) -> Any:
-    try:
-        return json.loads(raw)
-    except (TypeError, json.JSONDecodeError):
-        return raw
-
-
 def _segments(raw: Any) -> Any:
     if not isinstance(raw, str):  # the field's default: the trace left it out
         return raw
@@ -186,7 +180,7 @@ def _segments(raw: Any) -> Any:
 _CONVERT = {
     "agentlab.segments": _segments,
     "agentlab.tool_calls": lambda raw: tuple(json.loads(raw)) if isinstance(raw, str) else raw,
-    **{f"agentlab.{name}": _json_or_raw for name in CONTENT_FIELDS - {"text"}},
+    **{f"agentlab.{name}": json_or_text for name in CONTENT_FIELDS - {"text"}},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -59,3 +60,13 @@ def numbered(out: list[tuple[float, int, type, tuple]], sid: str) -> list[tuple]
     out = sorted(out, key=lambda r: r[0])
     return [(cls, sid, turn_id, seq, t, fields)
             for seq, (t, turn_id, cls, fields) in enumerate(out, 1)]
+
+
+def json_or_text(raw: Any) -> Any:
+    """A JSON-encoded attribute's value; the value itself when it is not JSON text."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
