@@ -28,6 +28,7 @@ from .audio import SAMPLE_RATE
 CHUNK_MS = 100.0
 _STEP = int(SAMPLE_RATE * CHUNK_MS / 1000)
 FALSE_INTERRUPTION_TIMEOUT_MS = 2000.0  # LiveKit's false_interruption_timeout
+WINDOW_S = 2.0  # the caller's audio re-checked each chunk (> min_interruption_ms + pause)
 _ONGOING_S = 0.064  # speech the VAD closes this near the audio's end is still going on
 
 
@@ -69,7 +70,12 @@ class Overlap:
 
     def _check(self, vad: Any, heard: np.ndarray, end_ms: float) -> bool:
         """One chunk's verdict: True for an interruption; holds and resumes on the way."""
-        segments = vad.segments(heard, vad.pause_ms)  # speech of min_speech_ms or more
+        # only the recent audio is checked (this runs on the event loop every chunk, the
+        # whole reply long for a microphone): speech long enough to interrupt is found
+        # while it is still in the window; on Silero's 512-sample grid
+        since = max(0, len(heard) - int(WINDOW_S * SAMPLE_RATE)) // 512 * 512
+        segments = [(a + since / SAMPLE_RATE, b + since / SAMPLE_RATE)
+                    for a, b in vad.segments(heard[since:], vad.pause_ms)]
         if any(b - a >= vad.min_interruption_ms / 1000 for a, b in segments):
             return True
         if not segments:
