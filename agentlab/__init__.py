@@ -12,6 +12,7 @@ Example
 
 from . import datasets, events, sim
 from .components import Profile, available_profiles, load_profile
+from .components.sim import LatencyBudget
 from .errors import (
     AgentlabError,
     AgentlabWarning,
@@ -59,7 +60,7 @@ __all__ = [
     "simulate", "simulate_sync", "available_profiles", "load_profile", "Profile", "datasets",
     "CallSetup", "Outbound", "Scenario", "Tool", "tool", "Recorder", "Store", "analysis",
     "plot", "io", "Config",
-    "Experiment", "widgets", "live", "plugins",
+    "Experiment", "widgets", "live", "plugins", "LatencyBudget",
 ]
 
 # Imported on first use: they pull in pandas, pyarrow and matplotlib, which plain

@@ -231,6 +231,56 @@ class TurnEnd(Event):
     interrupted: bool = False
 
 
+@_event("eager_end_of_turn")
+class EagerEndOfTurn(Event):
+    """The turn detector thinks the caller may be done (Deepgram Flux ``EagerEndOfTurn``):
+    earlier and less sure than the commit (``user_turn``, Flux's ``EndOfTurn``)."""
+
+    text: str = ""                  # the transcript so far
+
+
+@_event("turn_resumed")
+class TurnResumed(Event):
+    """The caller spoke again after an ``eager_end_of_turn`` (Flux ``TurnResumed``)."""
+
+
+@_event("speculation_start")
+class SpeculationStart(Event):
+    """A speculative (preemptive) LLM request went out on an eager transcript."""
+
+    text: str = ""
+
+
+@_event("speculation_used")
+class SpeculationUsed(Event):
+    """The turn committed with the speculated transcript: the request's output is handed
+    to the pipeline now (where an unspeculated request would only be sent)."""
+
+    text: str = ""
+    overlap_ms: float = 0.0         # the request's time that ran before this instant
+
+
+@_event("speculation_discarded")
+class SpeculationDiscarded(Event):
+    """A speculative request was cancelled: the caller resumed, or the final transcript
+    differs. What it cost is all waste."""
+
+    text: str = ""
+    reason: str = "resumed"         # resumed | transcript_changed | call_ended
+    tokens_in: int = 0              # the prompt it sent
+    tokens_out: int = 0             # the tokens it generated before the cancel
+    wasted_ms: float = 0.0          # from its start to the cancel
+
+
+@_event("latency_budget")
+class LatencyBudget(Event):
+    """A turn's latency budget ran out while the answer's first audio was not yet out."""
+
+    level: str = "warning"          # warning | exceeded
+    threshold_ms: float = 0.0       # measured from the end of the caller's speech
+    audio_out: bool = False         # other agent audio (a filler) already started
+
+
 @_event("silence")
 class Silence(Event):
     seconds: float = 0.0

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ConfigError
+
 # where a sentence ends (the live stack splits replies with the same rule)
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 
@@ -118,10 +120,57 @@ class VAD:
 
 @dataclass
 class TurnDetector:
-    """Simulated end-of-utterance decision; ``delay_ms`` overrides the profile's
-    (fixed or mixture) endpointing delay."""
+    """Simulated end-of-utterance decision.
+
+    ``mode="fixed"``: the profile's (fixed or mixture) endpointing delay, or ``delay_ms``.
+    ``mode="dynamic"`` (LiveKit's dynamic endpointing): the delay is an exponential moving
+    average of the caller's pauses inside turns (``alpha`` = the weight of history),
+    clamped to ``[min_delay_ms, max_delay_ms]``; it starts at ``min_delay_ms``.
+    ``eager=True`` (Deepgram Flux's event shape): ``eager_end_of_turn`` fires
+    ``eager_ms`` of silence after the caller stops (or when the transcript is ready, if
+    later), before the commit; ``turn_resumed`` if the caller speaks again. ``eager_ms``
+    None takes the profile's ``eager_eot_ms`` stage, else 150 ms.
+    """
 
     delay_ms: float | Callable[[np.random.Generator], float] | None = None
+    mode: str = "fixed"
+    min_delay_ms: float = 500.0
+    max_delay_ms: float = 3000.0
+    alpha: float = 0.9
+    eager: bool = False
+    eager_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("fixed", "dynamic"):
+            raise ConfigError(f"TurnDetector(mode={self.mode!r}): mode is 'fixed' or "
+                              f"'dynamic'.")
+        if self.mode == "dynamic" and self.delay_ms is not None:
+            raise ConfigError("TurnDetector(mode='dynamic', delay_ms=...): a dynamic "
+                              "detector sets its own delay; give min_delay_ms and "
+                              "max_delay_ms, or use mode='fixed' with delay_ms.")
+        if not 0 <= self.min_delay_ms <= self.max_delay_ms:
+            raise ConfigError(f"TurnDetector: needs 0 <= min_delay_ms <= max_delay_ms, got "
+                              f"{self.min_delay_ms} and {self.max_delay_ms}.")
+        if not 0 <= self.alpha < 1:
+            raise ConfigError(f"TurnDetector(alpha={self.alpha}): alpha is in [0, 1).")
+
+
+@dataclass
+class LatencyBudget:
+    """A turn's latency budget, from the end of the caller's speech: ``latency_budget``
+    hooks fire at ``warning_ms`` and at ``exceeded_ms`` while the answer's first audio
+    is not yet out (``Pipeline(latency_budget=al.LatencyBudget(800, 1500))``)."""
+
+    warning_ms: float = 800.0
+    exceeded_ms: float = 1500.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.warning_ms <= self.exceeded_ms:
+            raise ConfigError(f"LatencyBudget: needs 0 < warning_ms <= exceeded_ms, got "
+                              f"{self.warning_ms} and {self.exceeded_ms}.")
+
+    def levels(self) -> tuple[tuple[str, float], ...]:
+        return (("warning", self.warning_ms), ("exceeded", self.exceeded_ms))
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,10 @@ HOOK_SPECS: tuple[HookSpec, ...] = (
              "the agent's full reply has been generated (post-streaming)", _text),
     HookSpec("interruption", Scope.SESSION, Dispatch.OBSERVE, (), "interruption",
              "the user interrupts the agent mid-utterance", _no_args),
+    HookSpec("latency_budget", Scope.SESSION, Dispatch.OBSERVE, ("level", "elapsed_ms"),
+             "latency_budget", "a latency budget ran out before the answer's first audio "
+             "(the turn is in flight: say() a filler here)",
+             lambda e, ctx: (e.level, e.threshold_ms)),
     HookSpec("silence", Scope.SESSION, Dispatch.OBSERVE, ("seconds",), "silence",
              "caller silent for the configured time after the agent finished",
              lambda e, ctx: (e.seconds,)),

@@ -42,10 +42,11 @@ from .caller_script import CallerScript
 from .ending import CallEnded, CallFinished
 from .speech import Speaker
 from .turn_engine import TurnEngine
+from .turn_taking import TurnTaking, turn_taking_of
 
 
 @dataclass
-class Conversation(CallerScript, TurnEngine, Speaker, BackgroundWork):
+class Conversation(CallerScript, TurnEngine, TurnTaking, Speaker, BackgroundWork):
     """Plays a caller script against one session on the running (virtual) loop."""
 
     session: Any
@@ -57,6 +58,9 @@ class Conversation(CallerScript, TurnEngine, Speaker, BackgroundWork):
     tts: TTS = field(default_factory=TTS)
     vad_silence_ms: float | None = None
     endpointing_ms: Any = None
+    detector: Any = None     # the pipeline's turn detector (fixed, dynamic, eager)
+    preemptive: bool = False  # speculative LLM requests on eager ends
+    budget: Any = None       # the pipeline's LatencyBudget
     silence_timeout_ms: float = 8000.0
     tools: dict = field(default_factory=dict)   # the runner's @al.tool functions by name
     ending: str | None = None
@@ -259,6 +263,8 @@ class Conversation(CallerScript, TurnEngine, Speaker, BackgroundWork):
         self.vad_silence_ms = getattr(getattr(pipeline, "vad", None), "silence_ms", None)
         self.endpointing_ms = getattr(getattr(pipeline, "turn_detector", None), "delay_ms",
                                       None)
+        for name, value in turn_taking_of(pipeline).items():
+            setattr(self, name, value)
         self.profile = profile
         self.draw = profile.sampler(self.rng).draw
         self.instructions = instructions

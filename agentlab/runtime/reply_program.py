@@ -36,6 +36,7 @@ Operations are tuples, the kind first:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -75,8 +76,10 @@ def reply_text(conv: Any, raw: str, inst: Any, tokens: tuple[int, int], tps: flo
     try:
         if first_wait is not None:
             yield from first_token(conv, inst, first_wait)
+        # tokens stream from the first token; a speculation hit's came before release
+        lag = 0.0 if math.isnan(inst.tokens_from) else inst.tokens_from - inst.first_token
         if buffered:  # llm hooks need the full response: that wait is the cost
-            yield (WAIT, 1000.0 * tokens_out / tps)
+            yield (WAIT, 1000.0 * tokens_out / tps + lag)
             yield (EMIT, ev.LlmResponse, (raw, tokens_in, tokens_out))
             t0 = now()
             final = yield (CHAIN, "llm", raw)
@@ -84,7 +87,7 @@ def reply_text(conv: Any, raw: str, inst: Any, tokens: tuple[int, int], tps: flo
             inst.text_ready = now()
             yield (PUT, final)
         else:
-            final, ready = raw, inst.first_token
+            final, ready = raw, inst.first_token + lag
             chunks, chunk_tokens = text_shape(conv.llm, raw)
             for i, chunk in enumerate(chunks):
                 ready += 1000.0 * chunk_tokens[i] / tps

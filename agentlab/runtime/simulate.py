@@ -24,6 +24,7 @@ from .conversation import Conversation
 from .finished_calls import finished_calls_skip_gc, release_frames
 from .runner import AgentRunner, CallContext
 from .session import Session
+from .turn_taking import turn_taking_of
 
 DEFAULT_PROFILE = "deepgram-gpt4o-cartesia-webrtc"
 DEFAULT_SCRIPT = ("Hi, I need some help with my order.",
@@ -126,6 +127,7 @@ async def _run_call(runner: AgentRunner, call: _Call, seed: int, strict: bool,
         tts=simulated(pipeline.tts, TTS),
         vad_silence_ms=getattr(getattr(pipeline, "vad", None), "silence_ms", None),
         endpointing_ms=getattr(getattr(pipeline, "turn_detector", None), "delay_ms", None),
+        **turn_taking_of(pipeline),
         silence_timeout_ms=getattr(pipeline, "options", {}).get("silence_timeout_ms", 8000.0),
         tools=runner.tools,
     )

@@ -16,29 +16,29 @@ from typing import Any
 from .. import events as ev
 from .caller import CallerTurn
 from .executors import run_inline, run_program, run_tasks
-from .reply_program import first_token, reply_text, wake_at
+from .reply_program import first_token, reply_text, text_shape, wake_at
 from .speech import SPEECH_EVENTS
 from .tool_calls import run_tool_calls
 from .turn_model import SpeechData, SpeechEvent, TurnInstants
+from .turn_taking import Speculation, Stop, speculation_overlap
 
 
 class TurnEngine:
     """The agent's side of each turn (a part of :class:`Conversation`)."""
 
-    async def cascade_turn(self, turn: CallerTurn, speak_ms: float) -> bool:
+    async def cascade_turn(self, turn: CallerTurn, speak_ms: float,
+                           stop: Stop | None = None) -> bool:
+        """One cascade turn from the caller's last word (``stop``: the detector's
+        instants, when the caller script already drew them for a cut-off turn)."""
         bus = self.session.bus
         inst = TurnInstants()
         inst.speech_end = self.now()
-        rng, draw = self.rng, self.draw
-        transport_in = draw("transport_in_ms")
-        vad_silence = self.vad_silence_ms if self.vad_silence_ms is not None else draw(
-            "vad_silence_ms")
-        inst._vad_silence = vad_silence
-        inst.vad_stop = inst.speech_end + transport_in + vad_silence
-        stt_delay = draw("stt_ms")
-        eou = self._endpointing()
-        heard_text = self.stt.transcribe(turn.text, rng)
-        heard_at = inst.speech_end + transport_in + stt_delay
+        if stop is None:
+            stop = self.hear_stop(inst.speech_end)
+        inst._vad_silence = stop.vad_silence
+        inst.vad_stop = stop.vad_stop
+        heard_text = self.stt.transcribe(turn.text, self.rng)
+        heard_at = stop.heard
         if bus.has_handlers("pipeline.stt"):
             transcript = await self.run_stt_slot(
                 self._builtin_stt(heard_at, heard_text), self._caller_audio(speak_ms), inst)
@@ -48,15 +48,26 @@ class TurnEngine:
             inst.stt_final = wake_at(now, heard_at - now)  # where the step below lands
             steps = [(heard_at, ev.SttFinal, (heard_text,))]
             transcript = heard_text
-        commit = max(inst.vad_stop + eou, inst.stt_final)
+        commit = max(inst.vad_stop + stop.delay, inst.stt_final)
+        # an eager end comes with the built-in STT's transcript (an stt hook may change
+        # the final one: then the speculation on it is discarded at the commit)
+        stop.eager = stop.eager if stop.eager < commit else math.nan
+        eager, spec = self.eager_steps(stop, heard_text, None)
+        steps += eager
+        hit = spec is not None and spec.text == transcript
+        if spec is not None and not hit:
+            steps.append((commit, ev.SpeculationDiscarded,
+                          spec.discarded(commit, "transcript_changed")))
         # The request goes out once the blocking user_turn hooks are done: its steps
-        # are due at once (instant 0 has passed), after however long they took.
+        # are due at once (instant 0 has passed), after however long they took. A hit's
+        # request is already out: agent_reply hands its output over there.
         steps += [(commit, None, lambda: setattr(inst, "commit", self.now())),
                   (commit, ev.UserTurn, (transcript,)),
-                  (0.0, None, lambda: setattr(inst, "llm_request", self.now())),
-                  (0.0, ev.LlmRequest, ())]
+                  (0.0, None, lambda: setattr(inst, "llm_request", self.now()))]
+        if not hit:
+            steps.append((0.0, ev.LlmRequest, ()))
         await self.play(steps)
-        await self.agent_reply(transcript, inst)
+        await self.agent_reply(transcript, inst, spec if hit else None)
         return inst.interrupted
 
     async def _caller_audio(self, speak_ms: float) -> AsyncIterator[bytes]:
@@ -146,26 +157,39 @@ class TurnEngine:
         await bus.emit(ev.TurnEnd, total, tuple(marks), interrupted)
         return interrupted
 
-    async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
+    async def agent_reply(self, transcript: str, inst: TurnInstants,
+                          spec: Speculation | None = None) -> None:
         """From the LLM request (sent, ``inst.llm_request`` set) to the turn's end: the
         reply's programs (reply_program.py), inline when no hook can change or hold them
-        up, else as tasks."""
+        up, else as tasks. ``spec``: the speculative request this turn uses (a hit)."""
         session, bus, rng = self.session, self.session.bus, self.rng
         machine = session.dialog_machine
         turn = self.current
         raw, steps = await machine.respond(transcript, rng, self.llm, turn.reply,
                                            turn.tool_calls)
         tokens = self.token_usage(transcript, raw)
-        tps = self.draw("llm_tokens_per_s")
+        buffered = bus.has_handlers("pipeline.llm")
+        if spec is None:
+            tps, ttft, sent = self.draw("llm_tokens_per_s"), None, inst.llm_request
+        else:  # its output is handed over now; its draws were made when it started
+            tps, ttft, sent = spec.tps, spec.ttft, spec.start
+            lead = None if steps else tokens[1] if buffered else text_shape(self.llm,
+                                                                            raw)[1][0]
+            overlap = speculation_overlap(spec, self.now(), lead)
+            await self.play([(0.0, ev.SpeculationUsed, (spec.text, overlap)),
+                             (0.0, ev.LlmRequest, ())])
+        if ttft is None:
+            ttft = self.draw("llm_ttft_ms")
         if steps:  # the model answers with tool calls first, then a second request
-            await self.sleep(self.draw("llm_ttft_ms") - (self.now() - inst.llm_request))
+            await self.sleep(ttft - (self.now() - sent))
             t0 = self.now()
             await run_tool_calls(self, steps)
             inst.tools_ms = self.now() - t0
             first_wait = self.draw("llm_ttft_ms")
         else:
-            first_wait = self.draw("llm_ttft_ms") - (self.now() - inst.llm_request)
-        buffered = bus.has_handlers("pipeline.llm")
+            first_wait = ttft - (self.now() - sent)
+            if spec is not None:  # tokens stream from the real first token on
+                inst.tokens_from = sent + ttft
         if not buffered and self.speaks_inline(_REPLY_EVENTS):
             speech, tts_stage, speaker = self.speech_programs(inst, "reply")
             text = reply_text(self, raw, inst, tokens, tps, False, first_wait)
@@ -193,12 +217,6 @@ class TurnEngine:
         self.turn_count += 1
         self.tokens_in += tokens_in
         self.tokens_out += tokens_out
-
-    def _endpointing(self) -> float:
-        d = self.endpointing_ms
-        if d is None:
-            return self.draw("endpointing_ms")
-        return d(self.rng) if callable(d) else float(d)
 
 
 # Events a reply fires; an awaited hook on one may hold the reply up (only tasks model

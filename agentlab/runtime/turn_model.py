@@ -73,3 +73,6 @@ class TurnInstants:
 
     _vad_silence: float = 0.0
     interrupted: bool = False
+    # a speculation hit's real first token (its tokens stream from there; the segments
+    # start the LLM's share at release: turn_taking.py)
+    tokens_from: float = math.nan

@@ -53,6 +53,10 @@ class Persona:
     barge_in_ms: float = 800.0           # how far into the reply a random barge-in comes
     answers: tuple[tuple[str, str], ...] = ()   # follow-up rules: pattern -> answer
     max_follow_ups: int = 2
+    # a pause mid-sentence: " ... " in a turn's words, or drawn (this chance per turn of
+    # four words or more, at a seeded word boundary); how long the caller pauses there
+    hesitation_probability: float = 0.0
+    hesitation_ms: float = 700.0
 
 
 @dataclass(frozen=True)
@@ -301,7 +305,7 @@ def _parse_call(r: _Reader) -> CallSetup:
 
 def _parse_persona(r: _Reader) -> Persona:
     r.only("words_per_s", "pause_ms", "patience_ms", "barge_in_probability", "barge_in_ms",
-           "answers", "max_follow_ups")
+           "answers", "max_follow_ups", "hesitation_probability", "hesitation_ms")
     answers = r.mapping("answers")
     for k, v in answers.items():
         if not isinstance(k, str) or not k:
@@ -317,7 +321,9 @@ def _parse_persona(r: _Reader) -> Persona:
                    r.number("pause_ms", 600.0), r.number("patience_ms"),
                    r.number("barge_in_probability", 0.0, maximum=1.0),
                    r.number("barge_in_ms", 800.0), tuple(answers.items()),
-                   r.integer("max_follow_ups", 2))
+                   r.integer("max_follow_ups", 2),
+                   r.number("hesitation_probability", 0.0, maximum=1.0),
+                   r.number("hesitation_ms", 700.0, maximum=10_000.0))
 
 
 def _parse_turn(r: _Reader, tools: dict) -> Turn:
