@@ -15,6 +15,7 @@ Example
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
 from operator import attrgetter
@@ -27,6 +28,8 @@ __all__ = [
     "ToolResult", "TtsRequest", "TtsFirstAudio", "AgentSpeechStart", "AgentTurn",
     "AgentSpeechEnd", "Interruption", "TurnEnd", "Silence", "AgentTransfer",
     "SubagentStep", "MemoryExtraction", "Recording", "Error", "HookCall",
+    "EagerEndOfTurn", "TurnResumed", "SpeculationStart", "SpeculationUsed",
+    "SpeculationDiscarded", "LatencyBudget",
 ]
 
 
@@ -154,6 +157,9 @@ class SttFinal(Event):
 @_event("user_turn")
 class UserTurn(Event):
     text: str = ""
+    # the silence the turn detector waited after the VAD stop (simulated calls; NaN when
+    # the source does not say)
+    endpointing_ms: float = math.nan
 
 
 @_event("llm_request")

@@ -5,6 +5,7 @@ does after each turn (background work, the turn's action)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from functools import lru_cache
 
 from .. import events as ev
@@ -44,7 +45,13 @@ class CallerScript:
             self.barge_turn = turns[i] if self.barge_after_ms is not None and \
                 i < len(turns) else None
             interrupted = await self.user_turn(turn, skip_pause=interrupted)
-            await self.after_reply(turn)
+            rest = self.cut_rest
+            # cut off in a pause: the rest of the turn comes next, with its action
+            await self.after_reply(turn if rest is None else replace(turn, action=None))
+            if rest is not None:
+                turns.insert(i, rest)
+                self.cut_rest, self.resume_at_ms = None, None
+                interrupted = True
 
     def _barge_in(self, nxt: CallerTurn | None) -> float | None:
         """When the caller will talk over the coming reply: scripted, or the persona's
@@ -97,14 +104,33 @@ class CallerScript:
             await self.wait_for_caller_turn(turn)
         bus.turn_id += 1
         s2s = self.profile.mode == "s2s"
+        words, breaks = _words_and_breaks(turn.text, self.plan.persona.hesitation_ms)
+        if not breaks and not s2s:
+            breaks = self._hesitation(words)
+        if breaks or len(words) != len(turn.text.split()):
+            turn = replace(turn, text=" ".join(words))  # what the caller says, no marks
         # realtime models send no partials
-        speak_ms, partials = _speech_shape(turn.text, turn.words_per_s,
-                                           0.0 if s2s else self.stt.partial_every_ms)
+        speak_ms, partials, stops = _speech_shape(
+            words, turn.words_per_s, 0.0 if s2s else self.stt.partial_every_ms, breaks)
         # The caller talks on its own clock: a slow hook on these events does not slow
         # the speech down, it only delays what fires after it.
         start = self.now()
         speech = [(start, ev.UserSpeechStart, ())]
         speech += [(start + spoken, ev.SttPartial, text) for spoken, text in partials]
+        cut = None
+        if stops and not s2s:  # the turn detector over the caller's pauses
+            detected, cut = self.pause_steps(start, stops, words)
+            speech += detected
+        if cut is not None:  # the detector ended the turn in a pause: the rest talks over
+            stop, n, resume_at = cut
+            speak_ms = stop.at - start
+            speech = [step for step in speech if step[0] <= stop.at]
+            self.cut_rest = replace(turn, text=" ".join(words[n:]), pause_ms=0.0,
+                                    barge_in_ms=None)
+            self.resume_at_ms = resume_at
+            turn = replace(turn, text=" ".join(words[:n]), reply=None, tool_calls=(),
+                           action=None)
+        speech.sort(key=_instant)  # stable: equal instants keep their order
         speech.append((start + speak_ms, ev.UserSpeechEnd, ()))
         await self.play(speech)
         self.user_texts.append(turn.text)
@@ -115,19 +141,61 @@ class CallerScript:
                 patience / 1000.0, self.end, "hangup")
         if s2s:
             return await self.realtime_turn(turn)
-        return await self.cascade_turn(turn, speak_ms)
+        return await self.cascade_turn(turn, speak_ms, None if cut is None else cut[0])
+
+    def _hesitation(self, words: tuple[str, ...]) -> tuple[tuple[int, float], ...]:
+        """A drawn pause mid-sentence (the persona's habit; drawn only when it has one,
+        so scripts without it draw nothing)."""
+        p = self.plan.persona
+        if p.hesitation_probability <= 0 or len(words) < 4 or \
+                self.rng.random() >= p.hesitation_probability:
+            return ()
+        return ((int(self.rng.integers(2, len(words) - 1)), p.hesitation_ms),)
+
+
+def _instant(step: tuple) -> float:
+    return step[0]
+
+
+HESITATION = "..."
+
+
+def _words_and_breaks(text: str, pause_ms: float) -> tuple[tuple[str, ...], tuple]:
+    """The words of a turn and its marked pauses: ``"..."`` alone or ending a word is a
+    pause of ``pause_ms`` after it, as ``((words before it, ms), ...)``."""
+    words, breaks = [], []
+    for word in text.split():
+        if not word.endswith(HESITATION):
+            words.append(word)
+            continue
+        if word != HESITATION:
+            words.append(word[:-len(HESITATION)])
+        if words and (not breaks or breaks[-1][0] != len(words)):
+            breaks.append((len(words), pause_ms))
+    breaks = [b for b in breaks if b[0] < len(words)]  # a pause at the end is no pause
+    return tuple(words), tuple(breaks)
 
 
 @lru_cache(maxsize=4096)
-def _speech_shape(text: str, words_per_s: float, partial_every_ms: float) -> tuple:
-    """How long the caller speaks ``text`` and the interim transcripts while it does:
-    ``(speak_ms, ((ms into the speech, (transcript,)), ...))``, every
-    ``partial_every_ms`` (0: none). Scripts repeat across calls, so shapes are kept."""
-    words = text.split()
-    speak_ms = 1000.0 * len(words) / words_per_s
+def _speech_shape(words: tuple[str, ...], words_per_s: float, partial_every_ms: float,
+                  breaks: tuple[tuple[int, float], ...] = ()) -> tuple:
+    """How long the caller speaks ``words`` (its pauses included), the interim
+    transcripts while it does, every ``partial_every_ms`` of speech (0: none), and where
+    it pauses: ``(speak_ms, ((ms into the turn, (transcript,)), ...), ((ms into the turn
+    the pause starts, its ms, words before it), ...))``. Scripts repeat across calls, so
+    shapes are kept."""
+    word_ms = 1000.0 / words_per_s
+    talk_ms = len(words) * word_ms
+    stops = []
+    paused = 0.0
+    for n, ms in breaks:
+        stops.append((n * word_ms + paused, ms, n))
+        paused += ms
     partials, spoken = [], 0.0
-    while partial_every_ms > 0 and spoken + partial_every_ms < speak_ms:
+    while partial_every_ms > 0 and spoken + partial_every_ms < talk_ms:
         spoken += partial_every_ms
-        n = max(1, int(len(words) * spoken / speak_ms))
-        partials.append((spoken, (" ".join(words[:n]),)))
-    return speak_ms, tuple(partials)
+        n = max(1, int(len(words) * spoken / talk_ms))
+        # the pauses before this much speech move it later
+        offset = sum(ms for at_n, ms in breaks if at_n * word_ms < spoken)
+        partials.append((spoken + offset, (" ".join(words[:n]),)))
+    return talk_ms + paused, tuple(partials), tuple(stops)

@@ -273,6 +273,9 @@ class Conversation(CallerScript, TurnEngine, TurnTaking, Speaker, BackgroundWork
     barge_in_at_ms: float | None = None
     barge_after_ms: float | None = None
     barge_turn: CallerTurn | None = None  # the turn that talks over the coming reply
+    # a turn the detector cut off in a pause: the rest of it, and when the caller resumed
+    cut_rest: CallerTurn | None = None
+    resume_at_ms: float | None = None
     last_reply: str = ""
     current: CallerTurn | None = None
     user_texts: list[str] = field(default_factory=list)

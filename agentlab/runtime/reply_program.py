@@ -139,6 +139,9 @@ def speaker(conv: Any, speech: Speech, out_ms: float):
                         if inst is not None:
                             inst.tts_first_audio = now()
                         yield (EMIT, ev.TtsFirstAudio, ())
+                        if source == "reply" and conv.voices:
+                            # a filler (say()) is playing: the answer plays after it
+                            yield (AWAIT, conv.until_quiet)
                         yield (WAIT, out_ms)
                         if inst is not None:
                             inst.agent_speech_start = now()
@@ -151,6 +154,9 @@ def speaker(conv: Any, speech: Speech, out_ms: float):
                         barge = conv.barge_after_ms if source == "reply" else None
                         t = now()
                         conv.barge_in_at_ms = None if barge is None else t + barge
+                        if source == "reply" and conv.resume_at_ms is not None:
+                            # a caller cut off in a pause goes on, over the reply
+                            conv.barge_in_at_ms = max(t, conv.resume_at_ms)
                     # audio is queued as it arrives (synthesis outruns real time); the
                     # playhead is when the queued audio will have played out
                     playhead = (playhead if playhead > t else t) + ms

@@ -49,9 +49,11 @@ class Speaker:
                 speaker(self, speech, out_ms))
 
     def speaks_inline(self, events: tuple[str, ...]) -> bool:
-        """Whether speech can run inline: no ``tts`` hook, no awaited hook on ``events``."""
+        """Whether speech can run inline: no ``tts`` hook, no awaited hook on ``events``,
+        no latency budget (its fillers speak beside the reply, which waits for them)."""
         bus = self.session.bus
-        return not bus.has_handlers("pipeline.tts") and not bus.holds_up(events)
+        return not bus.has_handlers("pipeline.tts") and not bus.holds_up(events) and \
+            self.budget is None
 
     async def play_out(self, until: float, barge_at: float | None, source: str) -> bool:
         """Play the agent's audio until ``until``, or until the caller barges in."""

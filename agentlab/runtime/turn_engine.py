@@ -30,9 +30,18 @@ class TurnEngine:
                            stop: Stop | None = None) -> bool:
         """One cascade turn from the caller's last word (``stop``: the detector's
         instants, when the caller script already drew them for a cut-off turn)."""
-        bus = self.session.bus
         inst = TurnInstants()
         inst.speech_end = self.now()
+        budget = self.watch_budget(inst)
+        try:
+            return await self._cascade(turn, speak_ms, stop, inst)
+        finally:
+            if budget is not None:
+                budget.cancel()
+
+    async def _cascade(self, turn: CallerTurn, speak_ms: float, stop: Stop | None,
+                       inst: TurnInstants) -> bool:
+        bus = self.session.bus
         if stop is None:
             stop = self.hear_stop(inst.speech_end)
         inst._vad_silence = stop.vad_silence
@@ -62,7 +71,7 @@ class TurnEngine:
         # are due at once (instant 0 has passed), after however long they took. A hit's
         # request is already out: agent_reply hands its output over there.
         steps += [(commit, None, lambda: setattr(inst, "commit", self.now())),
-                  (commit, ev.UserTurn, (transcript,)),
+                  (commit, ev.UserTurn, (transcript, stop.delay)),
                   (0.0, None, lambda: setattr(inst, "llm_request", self.now()))]
         if not hit:
             steps.append((0.0, ev.LlmRequest, ()))

@@ -30,12 +30,15 @@ the first token before tools): exactly what the hit took off the turn's total.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from .. import events as ev
 from ..components.sim import LatencyBudget, TurnDetector
 from ..errors import ConfigError
+from .ending import ENDED
 
 DEFAULT_EAGER_MS = 150.0
 
@@ -151,7 +154,7 @@ class TurnTaking:
         early transcript) at ``stop``, of its resume at ``resumed_at``, and the
         speculation still running after them."""
         at = stop.speculation_point()
-        if math.isnan(at):
+        if math.isnan(at) or (resumed_at is not None and at >= resumed_at):
             return [], None
         steps = [] if math.isnan(stop.eager) else [(at, ev.EagerEndOfTurn, (text,))]
         spec = self.speculate(text, at)
@@ -164,6 +167,46 @@ class TurnTaking:
                               spec.discarded(resumed_at, "resumed")))
             spec = None
         return steps, spec
+
+
+    def pause_steps(self, start: float, stops: tuple, words: tuple[str, ...],
+                    ) -> tuple[list[tuple], tuple | None]:
+        """The detector over a turn's pauses (``(ms into the turn, ms, words before)``
+        from ``start``): eager ends and resumes, the speculations they start and
+        discard, and the cut if it commits in one (``(stop, words before, resumed at)``:
+        the turn ends there)."""
+        steps: list[tuple] = []
+        for at_ms, pause, n in stops:
+            stop = self.hear_stop(start + at_ms)
+            resumed = stop.at + pause + stop.transport_in  # heard speaking again
+            self.observe_pause(pause)
+            if stop.commit <= resumed:
+                return steps, (stop, n, stop.at + pause)
+            more, _ = self.eager_steps(stop, " ".join(words[:n]), resumed)
+            steps += more
+        return steps, None
+
+
+    def watch_budget(self, inst: Any) -> asyncio.Future | None:
+        """Fire the latency budget's levels for this turn at their instants (from the
+        end of the caller's speech ``inst.speech_end``) while the answer's first audio
+        is not out; None without a budget. The turn cancels it when it ends."""
+        if self.budget is None:
+            return None
+        return asyncio.ensure_future(self._budget(inst))
+
+    async def _budget(self, inst: Any) -> None:
+        bus = self.session.bus
+        for level, ms in self.budget.levels():
+            try:
+                await self.sleep(inst.speech_end + ms - self.now())
+            except ENDED:
+                return
+            if not math.isnan(inst.agent_speech_start):
+                return
+            # its hooks (a filler's say()) run beside the turn: the next level, and the
+            # answer, do not wait for them
+            self.start_background(bus.emit(ev.LatencyBudget, level, ms, self.voices > 0))
 
 
 def speculation_overlap(spec: Speculation, release: float, lead_tokens: int | None) -> float:
