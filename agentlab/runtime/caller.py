@@ -44,6 +44,7 @@ class CallerTurn:
     action: str | None = None
     interrupt_reply_ms: float | None = None  # talk over the reply to this turn after ms
     audio: Any = field(default=None, repr=False)  # live calls: 16 kHz mono float32
+    rest_of_cut: bool = False  # the rest of a turn the detector cut off in a pause
 
     @classmethod
     def coerce(cls, item: Any) -> CallerTurn:

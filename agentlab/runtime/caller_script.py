@@ -105,7 +105,7 @@ class CallerScript:
         bus.turn_id += 1
         s2s = self.profile.mode == "s2s"
         words, breaks = _words_and_breaks(turn.text, self.plan.persona.hesitation_ms)
-        if not breaks and not s2s:
+        if not breaks and not s2s and not turn.rest_of_cut:
             breaks = self._hesitation(words)
         if breaks or len(words) != len(turn.text.split()):
             turn = replace(turn, text=" ".join(words))  # what the caller says, no marks
@@ -126,7 +126,7 @@ class CallerScript:
             speak_ms = stop.at - start
             speech = [step for step in speech if step[0] <= stop.at]
             self.cut_rest = replace(turn, text=" ".join(words[n:]), pause_ms=0.0,
-                                    barge_in_ms=None)
+                                    barge_in_ms=None, rest_of_cut=True)
             self.resume_at_ms = resume_at
             turn = replace(turn, text=" ".join(words[:n]), reply=None, tool_calls=(),
                            action=None)

@@ -139,8 +139,8 @@ def speaker(conv: Any, speech: Speech, out_ms: float):
                         if inst is not None:
                             inst.tts_first_audio = now()
                         yield (EMIT, ev.TtsFirstAudio, ())
-                        if source == "reply" and conv.voices:
-                            # a filler (say()) is playing: the answer plays after it
+                        if source == "reply" and (conv.voices or conv.queued):
+                            # a filler (say()) came first: the answer plays after it
                             yield (AWAIT, conv.until_quiet)
                         yield (WAIT, out_ms)
                         if inst is not None:

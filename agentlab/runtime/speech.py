@@ -35,10 +35,15 @@ class Speaker:
                     source: str) -> None:
         """Speak ``text`` (a say(): no LLM side) through the tts slot; stops on barge-in."""
         speech, tts_stage, speaker = self.speech_programs(inst, source)
-        if self.speaks_inline(SPEECH_EVENTS):
-            await run_inline(self, speech, tts_stage, [speaker], text)
-        else:
-            await run_tasks(self, speech, tts_stage, speaker, text)
+        self.queued += 1  # a reply whose audio comes first still plays after this
+        try:
+            if self.speaks_inline(SPEECH_EVENTS):
+                await run_inline(self, speech, tts_stage, [speaker], text)
+            else:
+                await run_tasks(self, speech, tts_stage, speaker, text)
+        finally:
+            self.queued -= 1
+            self._wake_if_quiet()
 
     def speech_programs(self, inst: TurnInstants | None, source: str) -> tuple:
         """An utterance's bookkeeping, its TTS stage (made afresh for each run of the
@@ -71,6 +76,7 @@ class Speaker:
 
     # -- one voice: what waits for the agent to finish speaking -------------------------
     voices = 0           # utterances playing now (agent_speech_start fired, no end yet)
+    queued = 0           # say() utterances asked for and not done (playing or not yet)
     _quiet = None        # the future until_quiet() waits on, made when someone waits
 
     def voice_started(self) -> None:
@@ -78,14 +84,18 @@ class Speaker:
 
     def voice_ended(self) -> None:
         self.voices -= 1
+        self._wake_if_quiet()
+
+    def _wake_if_quiet(self) -> None:
         quiet = self._quiet
-        if not self.voices and quiet is not None and not quiet.done():
+        if not self.voices and not self.queued and quiet is not None and not quiet.done():
             quiet.set_result(None)
 
     async def until_quiet(self) -> None:
-        """Wait until the agent is not speaking (a background tool's announcement waits
-        for the reply it landed in, instead of talking over it)."""
-        while self.voices and not self.ending:
+        """Wait until the agent is not speaking and no say() is on its way (a background
+        tool's announcement waits for the reply it landed in, a reply for a filler asked
+        for before it, instead of talking over them)."""
+        while (self.voices or self.queued) and not self.ending:
             quiet = self._quiet
             if quiet is None or quiet.done():
                 quiet = self._quiet = asyncio.get_running_loop().create_future()

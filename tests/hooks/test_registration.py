@@ -18,7 +18,8 @@ def test_spec_table_declares_every_seed_hook_once_per_scope():
     assert names[Scope.RUNNER] == {"call_start", "call_end"}
     assert names[Scope.SESSION] == {"call_start", "user_turn", "agent_turn", "interruption",
                                     "call_end", "user_partial", "silence", "tool_call",
-                                    "tool_result"}
+                                    "tool_result",
+                                    "latency_budget"}  # agentlab's own (docs/turn-taking.md)
     assert names[Scope.PIPELINE] == {"stt", "tts", "llm", "vision_frame", "user_turn_start",
                                      "user_turn_end", "agent_turn_start", "agent_turn_end"}
     assert names[Scope.FRAMEWORK] == {

@@ -21,9 +21,12 @@ TEXTS = ["Hi.", "Where is my order?", "Cancel it please, right now.", "Yes.",
 
 
 def make_runner(streamed: bool, end_after_turn: int | None = None,
-                blocking_agent_hook: bool = False):
+                blocking_agent_hook: bool = False, turn_taking: dict | None = None):
+    options = {} if turn_taking is None else {
+        "turn_detector": al.sim.TurnDetector(**turn_taking),
+        "preemptive_generation": True}
     pipeline = al.Pipeline(stt=al.sim.STT(partial_every_ms=300), llm=al.sim.LLM(),
-                           tts=al.sim.TTS(chunk_ms=250))
+                           tts=al.sim.TTS(chunk_ms=250), **options)
     if streamed:
         @pipeline.on("stt")
         async def same_stt(audio_stream):
@@ -97,6 +100,21 @@ def test_inline_reply_fires_what_the_reply_as_tasks_fires(script, seed, profile,
                                profile=profile)
     streamed = al.simulate_sync(make_runner(True, end_after), script, seed=seed,
                                 profile=profile)
+    assert_same(planned, streamed)
+
+
+@settings(max_examples=25, deadline=None)
+@given(script=st.lists(st.fixed_dictionaries({
+    "text": st.sampled_from([*TEXTS, "I want to move ... my booking to Friday.",
+                             "Hold on... let me... check."]),
+    "pause_ms": st.floats(0, 3000),
+    "barge_in_ms": st.one_of(st.none(), st.floats(0, 6000))}), min_size=1, max_size=5),
+    seed=st.integers(0, 10_000),
+    detector=st.sampled_from([{"eager": True}, {"eager": True, "mode": "dynamic"},
+                              {"mode": "dynamic", "min_delay_ms": 300}]))
+def test_speculation_and_eager_ends_fire_the_same_inline_and_as_tasks(script, seed, detector):
+    planned = al.simulate_sync(make_runner(False, turn_taking=detector), script, seed=seed)
+    streamed = al.simulate_sync(make_runner(True, turn_taking=detector), script, seed=seed)
     assert_same(planned, streamed)
 
 
