@@ -215,3 +215,104 @@ def hook_effect(turns: pd.DataFrame, hooks: pd.DataFrame,
                              "handlers": ", ".join(sorted(set(names)))})
     return pd.DataFrame(rows, columns=["config", "segment", "baseline_ms", "config_ms",
                                        "delta_ms", "handlers"])
+
+
+def intervals(df: pd.DataFrame, metric: str = "total_e2e_ms", by: str = "config",
+              n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """p50, p95 and mean of ``metric`` per group of ``by``, each with a bootstrap
+    confidence interval (rows resampled within the group; for configs whose turns do not
+    pair up, e.g. when one endpointing cuts callers off into more turns)."""
+    _metrics(df, metric)
+    lo, hi = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
+    rows = []
+    for i, (key, part) in enumerate(df.groupby(by, observed=True, sort=True)):
+        x = part[metric].dropna().to_numpy(float)
+        row = {by: key, "n": x.size}
+        boot = x[np.random.default_rng([seed, i]).integers(0, max(x.size, 1),
+                                                           size=(n_boot, x.size))]
+        for stat, fn in (("p50", _p50), ("p95", _p95), ("mean", _mean)):
+            value = fn(x[None, :])[0] if x.size else np.nan
+            spread = fn(boot) if x.size else np.full(2, np.nan)
+            row.update({stat: value, f"{stat}_lo": np.percentile(spread, lo),
+                        f"{stat}_hi": np.percentile(spread, hi)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sensitivity(turns: pd.DataFrame, by: str | Sequence[str] | None = None,
+                metric: str = "total_e2e_ms", q: float = 95.0) -> pd.DataFrame:
+    """What moves the tail: one row per stage (or hook) segment and, with ``by``, per
+    factor, with its ``share`` of the tail (docs/turn-taking.md).
+
+    Segments (``kind="segment"``): of the tail turns (``metric`` >= its q-th percentile),
+    how much each ``seg_*_ms`` adds over the average turn, as a share of the tail's
+    excess: ``(mean_tail(seg) - mean(seg)) / (mean_tail(total) - mean(total))``. The
+    segments add up to the total, so the shares add up to 1 exactly (a hook's time is its
+    segment: ``user_hooks``, ``llm_hooks``).
+
+    Factors (``kind="factor"``, ``by`` = e.g. ``["config", "scenario_id"]``): the q-th
+    percentile per cell of the factors, and the share of its variance across cells each
+    factor's main effect explains (the variance of its marginal means over the variance
+    of the cells); what the main effects leave is ``interaction``.
+    """
+    _metrics(turns, metric)
+    rows = []
+    x = turns.dropna(subset=[metric])
+    cut = np.percentile(x[metric], q) if len(x) else np.nan
+    tail = x[x[metric] >= cut]
+    excess = tail[metric].mean() - x[metric].mean()
+    for col in segment_columns(x):
+        add = tail[col].fillna(0).mean() - x[col].fillna(0).mean()
+        rows.append({"kind": "segment", "name": col[4:-3], "excess_ms": add,
+                     "share": add / excess if excess else np.nan})
+    keys = [by] if isinstance(by, str) else list(by or [])
+    if keys:
+        cells = x.groupby(keys, observed=True)[metric].quantile(q / 100).rename("tail")
+        cells = cells.reset_index()
+        total = cells["tail"].var(ddof=0)
+        explained = 0.0
+        for key in keys:
+            means = cells.groupby(key, observed=True)["tail"].transform("mean")
+            part = means.var(ddof=0)
+            explained += part
+            rows.append({"kind": "factor", "name": key, "excess_ms": np.sqrt(part),
+                         "share": part / total if total else np.nan})
+        rest = total - explained
+        rows.append({"kind": "factor", "name": "interaction", "excess_ms":
+                     np.sqrt(max(rest, 0.0)), "share": rest / total if total else np.nan})
+    out = pd.DataFrame(rows, columns=["kind", "name", "excess_ms", "share"])
+    out.attrs.update(metric=metric, q=q, threshold_ms=cut)
+    return out
+
+
+def task_success(rec, scenarios) -> pd.DataFrame:
+    """Per call: whether it did what its scenario's ``expected:`` asks (the outcome,
+    every expected tool called, every expected event fired); ``success`` is all three.
+    ``scenarios``: the scenarios run (a dataset name, scenarios, or a list of them)."""
+    from .scenarios.loader import load
+
+    found = load(scenarios) if isinstance(scenarios, str) else scenarios
+    found = found if isinstance(found, list) else [found]
+    expected = {s.id: s.expected for s in found}
+    sessions = rec.sessions
+    tools = rec.tools.groupby(rec.tools["session_id"].astype(str))["tool_name"].agg(set)
+    fired = rec.events.groupby(rec.events["session_id"].astype(str), observed=True)[
+        "event"].agg(lambda e: set(e.astype(str)))
+    rows = []
+    for sid, scenario, reason in zip(sessions["session_id"].astype(str),
+                                     sessions["scenario_id"].astype(object),
+                                     sessions["reason"].astype(object), strict=True):
+        want = expected.get(scenario)
+        if want is None:
+            rows.append({"outcome_ok": np.nan, "tools_ok": np.nan, "events_ok": np.nan})
+            continue
+        outcome = want.outcome is None or want.outcome == reason
+        tools_ok = not want.tools or set(want.tools) <= tools.get(sid, set())
+        events_ok = set(want.events) <= fired.get(sid, set())
+        rows.append({"outcome_ok": outcome, "tools_ok": tools_ok, "events_ok": events_ok})
+    out = pd.concat([sessions[["run_id", "session_id", "scenario_id", "config", "seed",
+                               "call_index"]].reset_index(drop=True),
+                     pd.DataFrame(rows, index=range(len(rows)))], axis=1)
+    out["success"] = out[["outcome_ok", "tools_ok", "events_ok"]].all(axis=1) & \
+        out["outcome_ok"].notna()
+    return out

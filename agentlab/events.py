@@ -29,7 +29,7 @@ __all__ = [
     "AgentSpeechEnd", "Interruption", "TurnEnd", "Silence", "AgentTransfer",
     "SubagentStep", "MemoryExtraction", "Recording", "Error", "HookCall",
     "EagerEndOfTurn", "TurnResumed", "SpeculationStart", "SpeculationUsed",
-    "SpeculationDiscarded", "LatencyBudget",
+    "SpeculationDiscarded", "LatencyBudget", "FalseInterruption",
 ]
 
 
@@ -227,6 +227,14 @@ class AgentSpeechEnd(Event):
 @_event("interruption")
 class Interruption(Event):
     heard: str = ""                 # the reply's words the caller heard (live calls)
+
+
+@_event("false_interruption")
+class FalseInterruption(Event):
+    """The caller's sound held the agent and did not become an interruption: the agent
+    resumes (LiveKit's ``agent_false_interruption``)."""
+
+    held_ms: float = 0.0            # how long the agent's audio was held
 
 
 @_event("turn_end")

@@ -74,7 +74,7 @@ class LiveSpeaker:
                 # which text this audio says: the sentence just synthesized (a tts hook
                 # may cut or merge them: then the words are shared out by time, below)
                 pieces.append((at, playhead - at, "" if hooked else self.spoken[-1]))
-                if over is not None and self._listen(over):
+                if over is not None and await self._listen(over):
                     stopped = self.now()  # the agent stops now, mid-piece
                     break
             # the caller hears it all, unless they talk over it: listened to as each of
@@ -83,7 +83,7 @@ class LiveSpeaker:
                     self.now() < playhead + over.held_ms(self.now()):
                 end = playhead + over.held_ms(self.now())
                 await self.sleep(min(over.next_chunk_ms(self.now()), end) - self.now())
-                if self._listen(over):
+                if await self._listen(over):
                     stopped = self.now()
             if started and over is None:
                 await self.sleep(playhead - self.now())
@@ -112,13 +112,16 @@ class LiveSpeaker:
         if inst is not None:
             inst.interrupted = True
 
-    def _listen(self, over: Overlap) -> bool:
+    async def _listen(self, over: Overlap) -> bool:
         """The caller's audio so far over the agent: True to stop the agent; a hold
-        pauses the page's player of the agent's voice, a false interruption resumes it."""
-        held = over.held_since is not None
+        pauses the page's player of the agent's voice, a false interruption resumes it
+        (and fires ``false_interruption``)."""
+        held, holds = over.held_since is not None, len(over.holds)
         stop = over.hear_until(self, self.now())
         if self.voice is not None and not stop and held != (over.held_since is not None):
             self.voice.hold(over.held_since is not None)
+        for a, b in over.holds[holds:]:
+            await self.session.bus.emit(ev.FalseInterruption, b - a)
         return stop
 
     def _overlap(self, source: str) -> Overlap | None:

@@ -50,7 +50,7 @@ class Recorder:
     ``rec.attach(runner)`` to record every call the runner handles.
 
     Tables (pandas DataFrames, built on access): ``events``, ``turns``, ``segments``,
-    ``tools``, ``hooks``, ``errors``, ``sessions``, ``usage``. ``save(path)`` writes them
+    ``tools``, ``hooks``, ``errors``, ``sessions``, ``usage``, ``quality``. ``save(path)`` writes them
     as Parquet; :meth:`load` reads them back.
     """
 
@@ -269,6 +269,9 @@ class Recorder:
     sessions = property(lambda self: self._frame("sessions"), doc="One row per call.")
     usage = property(lambda self: self._frame("usage"),
                      doc="Per call: LLM tokens, TTS characters, STT seconds.")
+    quality = property(lambda self: self._frame("quality"),
+                       doc="Per call: interruptions, barge-in recovery, talk-to-listen, "
+                           "longest monologue, overlap and gaps between the speakers.")
 
     # -- storage --------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -31,7 +31,8 @@ from .schema import SCHEMAS
 MANIFEST = "run.json"
 LABELS = "labels.parquet"
 EVENT_KEY = "agentlab.event"  # Parquet metadata: the event type a file holds
-TABLES = ("events", "turns", "segments", "tools", "hooks", "errors", "sessions", "usage")
+TABLES = ("events", "turns", "segments", "tools", "hooks", "errors", "sessions", "usage",
+          "quality")
 
 
 def save(rec: Any, path: Path) -> Path:

@@ -28,7 +28,7 @@ KEYS = ["session_id", "turn_id"]
 _NAME_FIELDS = ("tool_name", "hook", "component", "subagent_name", "to_agent", "reason", "level",
                 "source", "state")
 _VALUE_FIELDS = ("duration_ms", "total_e2e_ms", "reconnect_ms", "seconds", "wasted_ms",
-                 "overlap_ms", "threshold_ms", "endpointing_ms")
+                 "overlap_ms", "threshold_ms", "endpointing_ms", "held_ms")
 _INSTANTS = ("user_speech_start", "user_speech_end", "stt_final", "user_turn", "llm_request",
              "llm_first_token", "tts_request", "tts_first_audio", "agent_speech_start",
              "agent_speech_end")
@@ -403,3 +403,9 @@ def build_usage(rec: Any) -> pd.DataFrame:
         imported & ~df["session_id"].isin(stt.index))
     df[["tokens_in", "tokens_out"]] = df[["tokens_in", "tokens_out"]].astype(int)
     return _labelled(rec, df)
+
+
+def build_quality(rec: Any) -> pd.DataFrame:
+    from .quality import quality_table
+
+    return _labelled(rec, quality_table(rec, _frame))

@@ -136,6 +136,9 @@ def test_a_short_sound_over_the_agent_does_not_interrupt():
     gaps = sorted((p for p in agent if p[0] < reply_end), key=lambda p: p[0])
     held = [b[0] - (a[0] + 1000 * len(a[1]) / 16000) for a, b in itertools.pairwise(gaps)]
     assert max(held) >= 100  # a hold, then the rest of the reply
+    false = rec.table("false_interruption").to_pylist()  # said, for the quality table
+    assert len(false) == 1 and false[0]["held_ms"] == pytest.approx(max(held), abs=110)
+    assert rec.quality["false_interruptions"].iloc[0] == 1
     assert played * 1000 == pytest.approx(
         reply_end - rec.table("agent_speech_start").to_pylist()[0]["t_ms"] - max(held),
         abs=150)
