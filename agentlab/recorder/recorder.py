@@ -50,8 +50,8 @@ class Recorder:
     ``rec.attach(runner)`` to record every call the runner handles.
 
     Tables (pandas DataFrames, built on access): ``events``, ``turns``, ``segments``,
-    ``tools``, ``hooks``, ``errors``, ``sessions``, ``usage``, ``quality``. ``save(path)`` writes them
-    as Parquet; :meth:`load` reads them back.
+    ``tools``, ``hooks``, ``errors``, ``sessions``, ``usage``, ``quality``.
+    ``save(path)`` writes them as Parquet; :meth:`load` reads them back.
     """
 
     def __init__(self, run_id: str | None = None, config: str | None = None):
