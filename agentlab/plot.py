@@ -257,3 +257,51 @@ def hook_effect(effect: pd.DataFrame, *, ax: Any = None) -> Any:
     ax.set_xlabel("mean ms per turn vs the baseline")
     ax.invert_yaxis()
     return ax
+
+
+def sensitivity(result: pd.DataFrame, *, ax: Any = None) -> Any:
+    """Bars of ``al.analysis.sensitivity``: each segment's share of the tail's excess
+    (and each factor's share of the tail's variance across cells), largest first."""
+    ax = _axes(ax, (8, 4))
+    rows = result.dropna(subset=["share"]).sort_values("share")
+    labels = [f"{r.name} ({r.kind})" if r.kind == "factor" else r.name
+              for r in rows.itertuples()]
+    colours = [_colour(r.name) if r.kind == "segment" else "0.35" for r in rows.itertuples()]
+    ax.barh(labels, rows["share"], color=colours)
+    ax.axvline(0, color="0.2", lw=0.8)
+    q, metric = result.attrs.get("q", 95), result.attrs.get("metric", "total_e2e_ms")
+    ax.set_xlabel(f"share of the p{q:g} tail of {metric}")
+    ax.set_title("What moves the tail")
+    return ax
+
+
+def pareto(points: pd.DataFrame, x: str, y: str, label: str = "config", *,
+           lower_x: bool = True, higher_y: bool = True, ax: Any = None) -> Any:
+    """One point per ``label`` (e.g. a config's p95 latency against its task success),
+    with the Pareto frontier: the points no other point beats on both axes (lower ``x``
+    and higher ``y`` by default)."""
+    for col in (x, y, label):
+        if col not in points.columns:
+            raise ConfigError(f"pareto(): no column {col!r}; columns are "
+                              f"{', '.join(map(str, points.columns))}.")
+    ax = _axes(ax, (6, 4))
+    sx = 1 if lower_x else -1
+    sy = 1 if higher_y else -1
+    best = []
+    for r in points.itertuples(index=False):
+        px, py = getattr(r, x), getattr(r, y)
+        beaten = any((sx * q[0] <= sx * px and sy * q[1] >= sy * py) and (q[0], q[1]) !=
+                     (px, py) for q in zip(points[x], points[y], strict=True))
+        if not beaten:
+            best.append((px, py))
+    ax.scatter(points[x], points[y], color="0.4", zorder=3)
+    for r in points.itertuples(index=False):
+        ax.annotate(str(getattr(r, label)), (getattr(r, x), getattr(r, y)),
+                    textcoords="offset points", xytext=(5, 4), fontsize=8)
+    if best:
+        fx, fy = zip(*sorted(best), strict=True)
+        ax.plot(fx, fy, color="tab:red", lw=1.2, zorder=2, label="Pareto frontier")
+        ax.legend(loc="best", fontsize=8)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    return ax
