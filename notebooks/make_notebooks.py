@@ -406,6 +406,110 @@ cmp.round(1)"""),
         ("md", "The predicted change on these calls: p50 and p95 of the end-to-end "
                "latency, with their bootstrap intervals."),
     ],
+    "11_turn_taking": [
+        ("md", "# Turn-taking: fixed vs dynamic endpointing vs speculation\n\n"
+               "Production stacks do more than wait a fixed silence: LiveKit adapts the "
+               "endpointing delay to the caller's pauses (`dynamic`) and starts the LLM "
+               "before the turn is committed (preemptive generation); Deepgram Flux sends "
+               "an eager end of turn that may be taken back. On the virtual clock every "
+               "one of these is measurable: what the caller waits for the answer, how "
+               "often speculation is thrown away and what it cost, how often the caller "
+               "is cut off mid-sentence. Definitions: `docs/turn-taking.md`."),
+        ("code", SETUP + """
+
+def fixed(runner):
+    pass  # the profile's endpointing: a turn model, mostly ~0.3 s, a quarter ~2.3 s
+
+def dynamic(runner):
+    runner.pipeline.turn_detector = al.sim.TurnDetector(
+        mode="dynamic", min_delay_ms=300, max_delay_ms=3000, alpha=0.7)
+
+def speculation(runner):
+    runner.pipeline.turn_detector = al.sim.TurnDetector(eager=True)
+    runner.pipeline.options["preemptive_generation"] = True
+
+def dynamic_speculation(runner):
+    runner.pipeline.turn_detector = al.sim.TurnDetector(
+        mode="dynamic", min_delay_ms=300, max_delay_ms=3000, alpha=0.7, eager=True)
+    runner.pipeline.options["preemptive_generation"] = True
+
+def speculation_filler():  # a whole program: its own entrypoint and pipeline
+    pipeline = al.Pipeline(turn_detector=al.sim.TurnDetector(eager=True),
+                           preemptive_generation=True,
+                           latency_budget=al.LatencyBudget(warning_ms=1200, exceeded_ms=2500))
+
+    async def handle_call(ctx):
+        @ctx.session.on("latency_budget")
+        async def filler(level, elapsed_ms):
+            if level == "warning":
+                await ctx.session.say("One moment.")
+
+        await ctx.session.run()
+
+    return al.AgentRunner(entrypoint=handle_call, agent_id="agent", pipeline=pipeline)
+
+configs = [fixed, dynamic, speculation, dynamic_speculation]
+exp = al.Experiment(configs=configs, scenarios="scenarios", repeats=20, seed=0)
+rec = exp.run(progress=False)
+turns = rec.turns
+len(rec.sessions), len(turns)"""),
+        ("md", "What the caller waits for the answer (`first_answer_audio_ms`, the "
+               "peers' `e2e_latency`), per config, with 95 % bootstrap intervals. Dynamic "
+               "endpointing learns only from pauses inside turns, so on callers who do "
+               "not hesitate it stays at its minimum; speculation takes the LLM's time "
+               "that ran during the endpointing wait off the turn."),
+        ("code", CHECK + """al.analysis.intervals(turns, "first_answer_audio_ms").round(0)"""),
+        ("md", "The waste accounting: every speculative request, the ones used, the ones "
+               "thrown away (the caller resumed, or the final transcript differed), and "
+               "what those cost in tokens and LLM time. Hits count only what was saved: "
+               "`speculation_overlap_ms` is exactly what a hit took off its turn."),
+        ("code", CHECK + """waste = turns.groupby("config", observed=True).agg(
+    turns=("turn_id", "size"), speculations=("speculations", "sum"),
+    hits=("speculation_hit", "sum"), misses=("speculation_misses", "sum"),
+    wasted_tokens_in=("wasted_tokens_in", "sum"), wasted_tokens_out=("wasted_tokens_out", "sum"),
+    wasted_ms=("wasted_ms", "sum"), saved_ms_mean=("speculation_overlap_ms", "mean"))
+waste.assign(hit_rate=waste.hits / waste.speculations).round(2)"""),
+        ("md", "How the conversations went: a short endpointing delay cuts hesitant "
+               "callers off mid-sentence (the rest of their sentence talks over the "
+               "agent: an interruption), which `hesitant-caller` shows."),
+        ("code", CHECK + """quality = rec.quality.groupby("config", observed=True)[
+    ["interruptions", "barge_in_recovery", "talk_to_listen", "longest_monologue_ms",
+     "mean_gap_ms"]].mean()
+quality.round(2)"""),
+        ("code", CHECK + """hesitant = turns[turns.scenario_id == "hesitant-caller"]
+hesitant.groupby("config", observed=True)[["interrupted", "turn_resumes",
+                                           "endpointing_delay_ms"]].mean().round(2)"""),
+        ("md", "What moves the tail: of the p95 tail turns, each segment's share of "
+               "their excess over the average turn (the shares add up to 1), and how much "
+               "of the variance of the p95 across config x scenario cells each factor "
+               "explains."),
+        ("code", CHECK + """tail = al.analysis.sensitivity(turns, by=["config", "scenario_id"])
+tail.round(3)"""),
+        ("code", "_ = al.plot.sensitivity(tail)"),
+        ("md", "Latency against task success (the scenarios' `expected:` outcome, tools "
+               "and events), one point per config, with the Pareto frontier."),
+        ("code", CHECK + """success = al.analysis.task_success(rec, "scenarios")
+points = (turns.groupby("config", observed=True)["first_answer_audio_ms"].quantile(0.95)
+          .rename("p95_first_answer_ms").to_frame()
+          .join(success.groupby("config", observed=True)["success"].mean())
+          .reset_index())
+points.round(3)"""),
+        ("code", """_ = al.plot.pareto(points, "p95_first_answer_ms", "success")"""),
+        ("md", "A latency budget that acts while the turn is in flight: at 1.2 s after "
+               "the caller stopped, if the answer's audio is not out, a `latency_budget` "
+               "hook says a filler. `first_audio_ms` (any agent audio) now differs from "
+               "`first_answer_audio_ms` in exactly the turns where the budget fired."),
+        ("code", CHECK + """budget = al.Experiment(configs=[speculation, speculation_filler],
+                       scenarios="scenarios", repeats=10, seed=0).run(progress=False)
+b = budget.turns
+b.groupby(["config", "budget_warning"], observed=True)[
+    ["first_audio_ms", "first_answer_audio_ms"]].median().round(0)"""),
+        ("md", "The filler is not free: the answer waits for it to finish (one voice at a "
+               "time), so over all turns the caller hears *something* sooner and the "
+               "answer later."),
+        ("code", CHECK + """b.groupby("config", observed=True)[
+    ["first_audio_ms", "first_answer_audio_ms"]].median().round(0)"""),
+    ],
 }
 
 

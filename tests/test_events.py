@@ -23,4 +23,8 @@ def test_every_canonical_event_of_the_architecture_exists():
             "tool_call", "tool_result", "tts_request", "tts_first_audio",
             "agent_speech_start", "agent_turn", "agent_speech_end", "interruption",
             "turn_end", "silence", "agent_transfer", "subagent_step", "memory_extraction",
-            "error", "session_end", "hook_call", "recording"} == set(ev.EVENT_TYPES)
+            "error", "session_end", "hook_call", "recording",
+            # turn-taking (docs/turn-taking.md)
+            "eager_end_of_turn", "turn_resumed", "speculation_start", "speculation_used",
+            "speculation_discarded", "latency_budget", "false_interruption",
+            } == set(ev.EVENT_TYPES)

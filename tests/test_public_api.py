@@ -35,8 +35,8 @@ def test_import_has_no_side_effects():
 
 def test_hook_table_has_one_row_per_spec():
     rows = al.hook_table()
-    assert len(rows) == 28
-    assert {"scope": "pipeline", "hook": "llm", "dispatch": "chain"}.items() <= rows[13].items()
+    assert len(rows) == 29  # the seeds' hooks and agentlab's latency_budget
+    assert {"scope": "pipeline", "hook": "llm", "dispatch": "chain"}.items() <= rows[14].items()
 
 
 def test_every_notebook_has_stored_outputs():
@@ -64,7 +64,7 @@ def test_tables_doc_lists_every_column():
     al.simulate_sync(al.AgentRunner(entrypoint=handle_call, pipeline=al.Pipeline()),
                      scenarios="order-status-tools", recorder=rec)
     for name in ("events", "turns", "segments", "tools", "hooks", "errors", "sessions",
-                 "usage"):
+                 "usage", "quality"):
         assert f"## {name}" in doc, name
         for col in getattr(rec, name).columns:
             assert f"`{col}`" in doc, (name, col)
