@@ -112,6 +112,10 @@ async def run_live(runner: Any, caller: Any, *, realtime: bool = True,
     if stream is not None and not realtime:
         raise ConfigError("run_live(realtime=False): a streamed caller (the microphone) "
                           "speaks in real time; use realtime=True.")
+    if not realtime and getattr(runner.pipeline, "options", {}).get("latency_budget"):
+        raise ConfigError("run_live(realtime=False) with Pipeline(latency_budget=...): a "
+                          "budget fires while the turn is in flight, in real time; use "
+                          "realtime=True (or drop the budget).")
     plan = CallPlan(caller.turns(), Persona(max_follow_ups=0),
                     tools=getattr(caller, "tools", {}),
                     scenario_id=getattr(caller, "scenario_id", "live"),

@@ -101,6 +101,18 @@ class LiveConversation(LiveSpeaker, Conversation):
         bus.turn_id += 1
         inst = TurnInstants()
         speech, early, rest = await self._hear(audio, inst, lead)
+        budget = self.watch_budget(inst)  # from the caller's end of speech, in real time
+        try:
+            await self._answer(turn, speech, early, rest, inst)
+        finally:
+            if budget is not None:
+                budget.cancel()
+        return rest
+
+    async def _answer(self, turn: Any, speech: np.ndarray, early: asyncio.Future | None,
+                      rest: np.ndarray | None, inst: TurnInstants) -> None:
+        """The turn after the caller's speech: its transcript, the user turn, the reply."""
+        bus = self.session.bus
         self.current = turn if rest is None else \
             replace(turn, reply=None, tool_calls=(), action=None)
         self.talking_over = self.barge_turn if rest is None else None
@@ -128,7 +140,6 @@ class LiveConversation(LiveSpeaker, Conversation):
         await bus.emit(ev.UserTurn, transcript)
         self.user_texts.append(transcript)
         await self.agent_reply(transcript, inst)
-        return rest
 
     async def _hear(self, audio: np.ndarray, inst: TurnInstants, lead: Overlap | None = None
                     ) -> tuple[np.ndarray, asyncio.Future | None, np.ndarray | None]:

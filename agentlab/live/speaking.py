@@ -22,6 +22,20 @@ class LiveSpeaker:
 
     async def speak(self, text: AsyncIterator[str] | list[str], inst: TurnInstants | None,
                     source: str) -> None:
+        """Speak ``text``; one voice at a time: a reply whose audio is ready while a
+        say() (a filler) is playing or on its way plays after it."""
+        if source != "say":
+            await self._speak(text, inst, source)
+            return
+        self.queued += 1
+        try:
+            await self._speak(text, inst, source)
+        finally:
+            self.queued -= 1
+            self._wake_if_quiet()
+
+    async def _speak(self, text: AsyncIterator[str] | list[str], inst: TurnInstants | None,
+                     source: str) -> None:
         bus = self.session.bus
         if isinstance(text, list):  # say(): a fixed text
             text = given_text(text)
@@ -56,13 +70,18 @@ class LiveSpeaker:
                 if not started:
                     started = True
                     if inst is not None:
-                        inst.tts_first_audio = inst.agent_speech_start = self.now()
+                        inst.tts_first_audio = self.now()
+                    await bus.emit(ev.TtsFirstAudio)
+                    if source == "reply" and (self.voices or self.queued):
+                        await self.until_quiet()  # a filler came first: after it
+                    if inst is not None:
+                        inst.agent_speech_start = self.now()
                         # the caller's end of speech on the wall clock, for the page's
                         # perceived latency (the session clock is real time here)
                         self.speech_end_wall[bus.turn_id] = 1000.0 * time.time() - (
                             self.now() - inst.speech_end)
-                    await bus.emit(ev.TtsFirstAudio)
                     await bus.emit(ev.AgentSpeechStart, source)
+                    self.voice_started()
                     if over is not None and over.timed:  # scripted: so far into it
                         over.start_ms = self.now() + self.barge_after_ms
                 at = max(playhead, self.now())
@@ -95,6 +114,7 @@ class LiveSpeaker:
             self.lead = over  # the caller's next turn has begun: heard from there on
         if not started:
             return
+        self.voice_ended()
         if stopped is None:
             await bus.emit(ev.AgentSpeechEnd, False, source)
             return

@@ -95,7 +95,7 @@ def test_live_call_from_audio_files_gives_the_same_tables_as_a_simulation():
     sim = al.Recorder(config="sim")
     al.simulate_sync(runner(), ["one", "two"], recorder=sim)
     for name in ("events", "turns", "segments", "tools", "hooks", "errors", "sessions",
-                 "usage"):
+                 "usage", "quality"):
         a, b = getattr(rec, name), getattr(sim, name)
         assert list(a.columns) == list(b.columns), name
         assert [str(t) for t in a.dtypes] == [str(t) for t in b.dtypes], name
@@ -566,3 +566,34 @@ def test_a_live_call_runs_background_tools_and_user_sub_agents():
     assert rec.tools.status.tolist() == ["completed"]
     assert "Your order ships Friday." in res.calls[0].spoken
     assert steps.count(1) >= 1 and steps.count(2) >= 1
+
+
+def test_a_live_latency_budget_fires_in_flight_and_its_filler_plays_before_the_answer():
+    async def handle_call(ctx):
+        @ctx.session.on("latency_budget")
+        async def filler(level, elapsed_ms):
+            if level == "warning":
+                await ctx.session.say("One moment.")
+
+        await ctx.session.run()
+
+    # the first answer on these two cores is ~700 ms: a 250 ms budget always runs out
+    pipeline = al.Pipeline(latency_budget=al.LatencyBudget(warning_ms=250, exceeded_ms=8000))
+    rec = al.Recorder()
+    live.run_live_sync(al.AgentRunner(entrypoint=handle_call, pipeline=pipeline),
+                       live.AudioFileCaller([DATA / FILES[0]]), recorder=rec)
+    turn = rec.turns.iloc[0]
+    fired = rec.table("latency_budget").to_pylist()
+    assert [f["level"] for f in fired] == ["warning"]
+    # real time: it fires as its instant comes, within the event loop's latency
+    assert fired[0]["t_ms"] - turn["t_user_speech_end_ms"] == pytest.approx(250.0, abs=60)
+    assert turn["budget_warning"] and not turn["budget_exceeded"]
+    assert turn["first_audio_ms"] < turn["first_answer_audio_ms"]
+    starts = rec.table("agent_speech_start").to_pylist()
+    ends = rec.table("agent_speech_end").to_pylist()
+    say = next(i for i, s in enumerate(starts) if s["source"] == "say" and s["turn_id"] == 1)
+    reply = next(s for s in starts if s["source"] == "reply")
+    assert reply["t_ms"] >= ends[say]["t_ms"]  # one voice: the answer after the filler
+    with pytest.raises(al.ConfigError, match="realtime=True"):
+        live.run_live_sync(al.AgentRunner(entrypoint=handle_call, pipeline=pipeline),
+                           live.AudioFileCaller([DATA / FILES[0]]), realtime=False)
