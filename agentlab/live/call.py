@@ -11,6 +11,7 @@ out at real-time pace. Both channels are recorded (:class:`CallAudio`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,13 +29,13 @@ from .llm import OpenAIChat
 from .models import PiperTTS, SileroVAD, WhisperSTT
 from .recording import CallAudio
 from .speaking import LiveSpeaker
+from .speculation import LiveSpeculating, same_speech
 from .stream import StreamView
 from .text_pieces import first_words, split
 
 TAIL_S = 1.0  # the VAD re-checks this much audio before the last speech it saw
 MAX_STREAM_TURN_S = 60  # a streamed turn that never ends is cut here
 SPEECH_PAD_S = 0.15  # audio either side of the VAD's speech that STT hears too
-SAME_SPEECH_S = 0.064  # boundaries this close (two Silero frames) are the same speech
 
 
 @dataclass
@@ -51,7 +52,7 @@ class LiveStack:
         self.tts.warm_up()
 
 
-class LiveConversation(LiveSpeaker, Conversation):
+class LiveConversation(LiveSpeaker, LiveSpeculating, Conversation):
     """A :class:`Conversation` whose stages are real: audio, VAD, STT, LLM, TTS."""
 
     stack: LiveStack
@@ -107,6 +108,9 @@ class LiveConversation(LiveSpeaker, Conversation):
         finally:
             if budget is not None:
                 budget.cancel()
+            if self.speculation is not None:  # the call ended with one running
+                with contextlib.suppress(Exception):
+                    await self.discard("call_ended")
         return rest
 
     async def _answer(self, turn: Any, speech: np.ndarray, early: asyncio.Future | None,
@@ -137,9 +141,10 @@ class LiveConversation(LiveSpeaker, Conversation):
 
         transcript = await self.run_stt_slot(builtin_stt, audio_stream(), inst)
         inst.commit = self.now()  # the VAD's silence window is the end-of-turn decision
+        spec = await self.take(transcript)
         await bus.emit(ev.UserTurn, transcript)
         self.user_texts.append(transcript)
-        await self.agent_reply(transcript, inst)
+        await self.agent_reply(transcript, inst, spec)
 
     async def _hear(self, audio: np.ndarray, inst: TurnInstants, lead: Overlap | None = None
                     ) -> tuple[np.ndarray, asyncio.Future | None, np.ndarray | None]:
@@ -176,6 +181,7 @@ class LiveConversation(LiveSpeaker, Conversation):
         pause = min(vad.pause_ms, vad.silence_ms)
         silence_s = vad.silence_ms / 1000
         early: tuple[float, float, asyncio.Future] | None = None
+        eager = None  # the early run an eager_end_of_turn was fired for
         i = 0 if lead is None else lead.delivered
         while True:
             if streamed and not await audio.wait_for(i + step):
@@ -204,12 +210,14 @@ class LiveConversation(LiveSpeaker, Conversation):
                              now_s - _quiet_since(vad, heard, end, pause) >= silence_s):
                 break
             if speculate and end is not None and now_s - end >= pause / 1000 and (
-                    early is None or not _same_speech(early, start, end)):
+                    early is None or not same_speech(early, start, end)):
                 speech = _padded(heard, start, end)
                 job = asyncio.get_running_loop().run_in_executor(
                     None, self.stack.stt.transcribe, speech)
                 job.add_done_callback(_retrieve)  # a dropped run's error is not news
                 early = (start, end, job)
+            if self.eager or self.preemptive:  # the early transcript: an eager end
+                eager = await self.early_transcript(eager, early, start, end)
         if start is None:
             raise CallEnded("no speech heard")
         inst.speech_end = t0 + end * 1000
@@ -217,7 +225,7 @@ class LiveConversation(LiveSpeaker, Conversation):
         inst._vad_silence = inst.vad_stop - inst.speech_end
         await bus.emit(ev.UserSpeechEnd, at_ms=inst.speech_end)
         speech = _padded(heard, start, end).copy()
-        if early is not None and not _same_speech(early, start, end):
+        if early is not None and not same_speech(early, start, end):
             early = None  # the caller spoke again after the pause: that run is stale
         if streamed:  # the stream goes on: the next turn is cut from where this one ended
             self.stream_caller.consumed(audio, i)
@@ -226,11 +234,15 @@ class LiveConversation(LiveSpeaker, Conversation):
         rest = rest if len(rest) and vad.segments(rest) else None
         return speech, None if early is None else early[2], rest
 
-    async def agent_reply(self, transcript: str, inst: TurnInstants) -> None:
+    async def agent_reply(self, transcript: str, inst: TurnInstants,
+                          spec: Any = None) -> None:
         """LLM -> TTS. Sentences go to TTS as soon as the LLM has finished them, unless
-        ``llm`` hooks need the whole reply first (that wait is the ``llm_rest`` cost)."""
+        ``llm`` hooks need the whole reply first (that wait is the ``llm_rest`` cost).
+        ``spec``: the speculative request this turn uses (its output is handed over)."""
         bus = self.session.bus
         inst.llm_request = self.now()
+        if spec is not None:
+            await bus.emit(ev.SpeculationUsed, spec.text, spec.overlap(self.now()))
         await bus.emit(ev.LlmRequest)
         reply: dict[str, Any] = {}
 
@@ -239,7 +251,7 @@ class LiveConversation(LiveSpeaker, Conversation):
             it, finished sentences are held until the next delta or the end and go out
             together: one TTS job (one thread hand-off) instead of one per sentence."""
             pending, parts, held = "", reply.setdefault("parts", []), []
-            async for delta in self._deltas(transcript, inst):
+            async for delta in self._deltas(transcript, inst, spec):
                 if held:
                     yield " ".join(held)
                     held = []
@@ -303,12 +315,16 @@ class LiveConversation(LiveSpeaker, Conversation):
         self.totals.append(total)
         await bus.emit(ev.TurnEnd, total, segments, inst.interrupted)
 
-    async def _deltas(self, transcript: str, inst: TurnInstants) -> AsyncIterator[str]:
-        """The reply as text deltas: the OpenAI-compatible endpoint, or the dialog flow."""
+    async def _deltas(self, transcript: str, inst: TurnInstants,
+                      spec: Any = None) -> AsyncIterator[str]:
+        """The reply as text deltas: the OpenAI-compatible endpoint (or its speculative
+        request, already streaming), or the dialog flow."""
         session, bus = self.session, self.session.bus
         llm = getattr(session.pipeline, "llm", None)
         self.history.append({"role": "user", "content": transcript})
-        if isinstance(llm, OpenAIChat):
+        if spec is not None:
+            stream = spec.replay()
+        elif isinstance(llm, OpenAIChat):
             stream = llm.stream(self.history)
         else:
             raw, steps = await session.dialog_machine.respond(
@@ -348,12 +364,6 @@ def _quiet_since(vad: SileroVAD, heard: np.ndarray, end: float, pause: float) ->
         return end  # the window is not over yet: nothing to check
     onsets = vad.segments(heard[int(end * SAMPLE_RATE):], pause, min_speech_ms=0)
     return end + onsets[-1][1] if onsets else end
-
-
-def _same_speech(early: tuple, start: float, end: float) -> bool:
-    """Whether an early transcription covered this speech (the VAD's boundaries move by
-    a frame or two between re-checks; a new word moves them by more)."""
-    return abs(early[0] - start) <= SAME_SPEECH_S and abs(early[1] - end) <= SAME_SPEECH_S
 
 
 def _retrieve(job: asyncio.Future) -> None:

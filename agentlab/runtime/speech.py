@@ -35,9 +35,10 @@ class Speaker:
                     source: str) -> None:
         """Speak ``text`` (a say(): no LLM side) through the tts slot; stops on barge-in."""
         speech, tts_stage, speaker = self.speech_programs(inst, source)
+        inline = self.speaks_inline(SPEECH_EVENTS)
         self.queued += 1  # a reply whose audio comes first still plays after this
         try:
-            if self.speaks_inline(SPEECH_EVENTS):
+            if inline:
                 await run_inline(self, speech, tts_stage, [speaker], text)
             else:
                 await run_tasks(self, speech, tts_stage, speaker, text)
@@ -55,10 +56,11 @@ class Speaker:
 
     def speaks_inline(self, events: tuple[str, ...]) -> bool:
         """Whether speech can run inline: no ``tts`` hook, no awaited hook on ``events``,
-        no latency budget (its fillers speak beside the reply, which waits for them)."""
+        no latency budget and no say() under way (fillers speak beside the reply, which
+        waits for them: only tasks wait)."""
         bus = self.session.bus
         return not bus.has_handlers("pipeline.tts") and not bus.holds_up(events) and \
-            self.budget is None
+            self.budget is None and not self.queued and not self.voices
 
     async def play_out(self, until: float, barge_at: float | None, source: str) -> bool:
         """Play the agent's audio until ``until``, or until the caller barges in."""

@@ -58,9 +58,12 @@ class TurnEngine:
             steps = [(heard_at, ev.SttFinal, (heard_text,))]
             transcript = heard_text
         commit = max(inst.vad_stop + stop.delay, inst.stt_final)
-        # an eager end comes with the built-in STT's transcript (an stt hook may change
-        # the final one: then the speculation on it is discarded at the commit)
-        stop.eager = stop.eager if stop.eager < commit else math.nan
+        # an eager end comes with the built-in STT's transcript, once there is one (an
+        # stt hook may change the final one: the speculation on it is then discarded at
+        # the commit); after the commit there is nothing to be eager about
+        for name in ("eager", "speculate_at"):
+            at = max(getattr(stop, name), inst.stt_final)
+            setattr(stop, name, at if at < commit else math.nan)
         eager, spec = self.eager_steps(stop, heard_text, None)
         steps += eager
         hit = spec is not None and spec.text == transcript

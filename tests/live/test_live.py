@@ -597,3 +597,51 @@ def test_a_live_latency_budget_fires_in_flight_and_its_filler_plays_before_the_a
     with pytest.raises(al.ConfigError, match="realtime=True"):
         live.run_live_sync(al.AgentRunner(entrypoint=handle_call, pipeline=pipeline),
                            live.AudioFileCaller([DATA / FILES[0]]), realtime=False)
+
+
+def test_a_live_eager_detector_fires_the_eager_end_between_speech_end_and_commit():
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    pipeline = al.Pipeline(turn_detector=al.sim.TurnDetector(eager=True))
+    rec = al.Recorder()
+    # an 800 ms end-of-turn window: the transcription begun at the 100 ms pause is ready
+    # well inside it (with the default 250 ms window it mostly is not: no eager end)
+    stack = live.LiveStack(vad=live.SileroVAD(silence_ms=800))
+    live.run_live_sync(al.AgentRunner(entrypoint=handle_call, pipeline=pipeline),
+                       live.AudioFileCaller([DATA / FILES[0]]), recorder=rec, stack=stack)
+    events = rec.events
+    turn = events[events["turn_id"] == 1]
+    at = {e: t for e, t in zip(turn["event"], turn["t_ms"], strict=True)
+          if e in ("user_speech_end", "eager_end_of_turn", "user_turn")}
+    # the transcription started at the caller's pause is ready before the silence window
+    # ends: that is the eager end; the same words are then the turn
+    assert at["user_speech_end"] < at["eager_end_of_turn"] < at["user_turn"], at
+    eager = rec.table("eager_end_of_turn").to_pylist()[0]["text"]
+    assert eager == rec.turns["user_text"].iloc[0]
+    assert rec.turns["eager_ends"].iloc[0] == 1
+
+
+def test_a_live_speculation_streams_before_the_commit_and_is_used(llama_server):
+    llm = live.OpenAIChat(base_url=llama_server, model="smollm2")
+
+    async def handle_call(ctx):
+        await ctx.session.run()
+
+    pipeline = al.Pipeline(llm=llm, preemptive_generation=True)
+    rec = al.Recorder()
+    # the 800 ms end-of-turn window gives the request begun at the caller's pause time
+    # to run before the turn is committed
+    stack = live.LiveStack(vad=live.SileroVAD(silence_ms=800))
+    live.run_live_sync(al.AgentRunner(entrypoint=handle_call, pipeline=pipeline),
+                       live.AudioFileCaller([DATA / FILES[3]]), recorder=rec, stack=stack)
+    turn = rec.turns.iloc[0]
+    started = rec.table("speculation_start").to_pylist()
+    used = rec.table("speculation_used").to_pylist()
+    assert len(started) == 1 and len(used) == 1 and turn["speculation_hit"]
+    commit = rec.table("user_turn").to_pylist()[0]
+    assert started[0]["t_ms"] < commit["t_ms"] and started[0]["text"] == commit["text"]
+    assert 0 < used[0]["overlap_ms"] <= commit["t_ms"] - started[0]["t_ms"] + 1e-6
+    assert turn["agent_text"] and rec.usage["tokens_out"].iloc[0] > 0
+    seg = al.analysis.segment_columns(rec.turns)
+    assert abs(rec.turns[seg].sum(axis=1).iloc[0] - turn["total_e2e_ms"]) < 1e-6
