@@ -60,8 +60,10 @@ def _intervals(starts: pd.DataFrame, ends: pd.DataFrame) -> pd.DataFrame:
     """Start and end instants paired in arrival order per session (an unfinished one,
     the call ended in it, is left out)."""
     out = []
+    by_session = {sid: e for sid, e in ends.groupby(ends["session_id"].astype(str),
+                                                     sort=False)}
     for sid, s in starts.groupby(starts["session_id"].astype(str), sort=False):
-        e = ends[ends["session_id"].astype(str) == sid].sort_values("row")
+        e = by_session.get(sid, ends.iloc[:0]).sort_values("row")
         s = s.sort_values("row")
         n = min(len(s), len(e))
         out.append(pd.DataFrame({"session_id": sid, "start": s["t_ms"].to_numpy()[:n],

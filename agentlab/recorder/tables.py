@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from ..runtime.turn_model import CASCADE_SEGMENTS, S2S_SEGMENTS
 from .recorder import AGENTLAB_SOURCE
 from .schema import POOL
+from .turn_columns import turn_taking_columns
 
 KEYS = ["session_id", "turn_id"]
 _NAME_FIELDS = ("tool_name", "hook", "component", "subagent_name", "to_agent", "reason", "level",
@@ -230,64 +231,11 @@ def build_turns(rec: Any) -> pd.DataFrame:
         base[metric] = base[f"t_{later}_ms"] - base[f"t_{earlier}_ms"]
     base = base.drop(columns=[f"t_{n}_ms" for n in _INSTANTS if n not in
                               ("user_speech_end", "agent_speech_start")])
-    base = base.merge(_turn_taking(rec, base), on=KEYS, how="left")
+    base = base.merge(turn_taking_columns(rec, base, _frame), on=KEYS, how="left")
     base = base.merge(_recorded_turns(rec), on=KEYS, how="left")
     base["recorded"] = base["recorded"].astype("boolean").fillna(True).astype(bool)
     base = base.sort_values(KEYS, kind="stable", key=_session_order(rec))
     return _labelled(rec, base)
-
-
-# per turn: how many of these events it had (columns of docs/turn-taking.md)
-_TURN_COUNTS = {"eager_ends": "eager_end_of_turn", "turn_resumes": "turn_resumed",
-                "speculations": "speculation_start",
-                "speculation_misses": "speculation_discarded"}
-
-
-def _turn_taking(rec: Any, base: pd.DataFrame) -> pd.DataFrame:
-    """Per turn: the endpointing delay, eager ends and resumes, speculation (hits,
-    misses, waste, overlap), the latency budget's levels that fired, and first audio of
-    any kind next to the answer's (docs/turn-taking.md defines each column)."""
-    keys = base[KEYS]
-    out = keys.copy()
-    delay = _frame(rec, "user_turn", [*KEYS, "endpointing_ms"]).drop_duplicates(KEYS)
-    out = out.merge(delay.rename(columns={"endpointing_ms": "endpointing_delay_ms"}),
-                    on=KEYS, how="left")
-    for column, event in _TURN_COUNTS.items():
-        n = _frame(rec, event, KEYS).groupby(KEYS, observed=True).size()
-        out[column] = _per_turn(out, n, 0).astype("int64")
-    used = _frame(rec, "speculation_used", [*KEYS, "overlap_ms"]).drop_duplicates(KEYS)
-    out = out.merge(used.rename(columns={"overlap_ms": "speculation_overlap_ms"}),
-                    on=KEYS, how="left")
-    out["speculation_hit"] = out["speculation_overlap_ms"].notna()
-    waste = _frame(rec, "speculation_discarded",
-                   [*KEYS, "tokens_in", "tokens_out", "wasted_ms"]).groupby(
-        KEYS, observed=True)[["tokens_in", "tokens_out", "wasted_ms"]].sum()
-    out["wasted_tokens_in"] = _per_turn(out, waste["tokens_in"], 0).astype("int64")
-    out["wasted_tokens_out"] = _per_turn(out, waste["tokens_out"], 0).astype("int64")
-    out["wasted_ms"] = _per_turn(out, waste["wasted_ms"], 0.0)
-    budget = _frame(rec, "latency_budget", [*KEYS, "level"])
-    for level in ("warning", "exceeded"):
-        fired = budget[budget["level"] == level].groupby(KEYS, observed=True).size()
-        out[f"budget_{level}"] = _per_turn(out, fired, 0).astype(bool)
-    # any agent audio after the caller stopped (a filler, say()) vs the answer's own
-    speech = _frame(rec, "agent_speech_start", [*KEYS, "t_ms"])
-    ends = base.set_index(KEYS)["t_user_speech_end_ms"]
-    speech = speech.join(ends, on=KEYS)
-    speech = speech[speech["t_ms"] >= speech["t_user_speech_end_ms"]]
-    first = speech.groupby(KEYS, observed=True)["t_ms"].min()
-    out["first_audio_ms"] = (_per_turn(out, first, np.nan)
-                             - ends.reindex(pd.MultiIndex.from_frame(keys)).to_numpy())
-    out["first_answer_audio_ms"] = base["e2e_latency_ms"].to_numpy()
-    return out
-
-
-def _per_turn(out: pd.DataFrame, values: pd.Series, fill: Any) -> np.ndarray:
-    """``values`` (indexed by session and turn) on ``out``'s rows, ``fill`` elsewhere."""
-    index = pd.MultiIndex.from_frame(out[KEYS].astype({"session_id": str}))
-    if len(values):
-        values = values.copy()
-        values.index = values.index.set_levels(values.index.levels[0].astype(str), level=0)
-    return values.reindex(index).fillna(fill).to_numpy()
 
 
 _RECORDING_ON = ("started", "resumed")

@@ -104,11 +104,11 @@ class CallerScript:
             await self.wait_for_caller_turn(turn)
         bus.turn_id += 1
         s2s = self.profile.mode == "s2s"
-        words, breaks = _words_and_breaks(turn.text, self.plan.persona.hesitation_ms)
+        words, breaks, said = _words_and_breaks(turn.text, self.plan.persona.hesitation_ms)
+        if said != turn.text:
+            turn = replace(turn, text=said)  # what the caller says, without the marks
         if not breaks and not s2s and not turn.rest_of_cut:
             breaks = self._hesitation(words)
-        if breaks or len(words) != len(turn.text.split()):
-            turn = replace(turn, text=" ".join(words))  # what the caller says, no marks
         # realtime models send no partials
         speak_ms, partials, stops = _speech_shape(
             words, turn.words_per_s, 0.0 if s2s else self.stt.partial_every_ms, breaks)
@@ -130,7 +130,8 @@ class CallerScript:
             self.resume_at_ms = resume_at
             turn = replace(turn, text=" ".join(words[:n]), reply=None, tool_calls=(),
                            action=None)
-        speech.sort(key=_instant)  # stable: equal instants keep their order
+        if stops:
+            speech.sort(key=_instant)  # stable: equal instants keep their order
         speech.append((start + speak_ms, ev.UserSpeechEnd, ()))
         await self.play(speech)
         self.user_texts.append(turn.text)
@@ -160,9 +161,13 @@ def _instant(step: tuple) -> float:
 HESITATION = "..."
 
 
-def _words_and_breaks(text: str, pause_ms: float) -> tuple[tuple[str, ...], tuple]:
-    """The words of a turn and its marked pauses: ``"..."`` alone or ending a word is a
-    pause of ``pause_ms`` after it, as ``((words before it, ms), ...)``."""
+@lru_cache(maxsize=4096)
+def _words_and_breaks(text: str, pause_ms: float) -> tuple[tuple[str, ...], tuple, str]:
+    """The words of a turn, its marked pauses and what the caller says: ``"..."`` alone
+    or ending a word is a pause of ``pause_ms`` after it, as ``((words before it, ms),
+    ...)``; the text is ``text`` itself when it has no marks. Scripts repeat: kept."""
+    if HESITATION not in text:
+        return tuple(text.split()), (), text
     words, breaks = [], []
     for word in text.split():
         if not word.endswith(HESITATION):
@@ -173,7 +178,7 @@ def _words_and_breaks(text: str, pause_ms: float) -> tuple[tuple[str, ...], tupl
         if words and (not breaks or breaks[-1][0] != len(words)):
             breaks.append((len(words), pause_ms))
     breaks = [b for b in breaks if b[0] < len(words)]  # a pause at the end is no pause
-    return tuple(words), tuple(breaks)
+    return tuple(words), tuple(breaks), " ".join(words)
 
 
 @lru_cache(maxsize=4096)
