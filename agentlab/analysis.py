@@ -296,8 +296,9 @@ def task_success(rec, scenarios) -> pd.DataFrame:
     expected = {s.id: s.expected for s in found}
     sessions = rec.sessions
     tools = rec.tools.groupby(rec.tools["session_id"].astype(str))["tool_name"].agg(set)
-    fired = rec.events.groupby(rec.events["session_id"].astype(str), observed=True)[
-        "event"].agg(lambda e: set(e.astype(str)))
+    # the calls each expected event fired in (its own table: no events table built)
+    wanted = {e for want in expected.values() for e in want.events}
+    fired_in = {e: set(map(str, rec.table(e)["session_id"].to_pylist())) for e in wanted}
     rows = []
     for sid, scenario, reason in zip(sessions["session_id"].astype(str),
                                      sessions["scenario_id"].astype(object),
@@ -308,7 +309,7 @@ def task_success(rec, scenarios) -> pd.DataFrame:
             continue
         outcome = want.outcome is None or want.outcome == reason
         tools_ok = not want.tools or set(want.tools) <= tools.get(sid, set())
-        events_ok = set(want.events) <= fired.get(sid, set())
+        events_ok = all(sid in fired_in[e] for e in want.events)
         rows.append({"outcome_ok": outcome, "tools_ok": tools_ok, "events_ok": events_ok})
     out = pd.concat([sessions[["run_id", "session_id", "scenario_id", "config", "seed",
                                "call_index"]].reset_index(drop=True),

@@ -25,12 +25,13 @@ def turn_taking_columns(rec: Any, base: pd.DataFrame, frame: Any) -> pd.DataFram
     ``frame(rec, event, columns)`` reads an event's rows."""
     keys = base[KEYS]
     out = keys.copy()
+    index = pd.MultiIndex.from_frame(keys.astype({"session_id": str}))
     delay = frame(rec, "user_turn", [*KEYS, "endpointing_ms"]).drop_duplicates(KEYS)
     out = out.merge(delay.rename(columns={"endpointing_ms": "endpointing_delay_ms"}),
                     on=KEYS, how="left")
     for column, event in _TURN_COUNTS.items():
         n = frame(rec, event, KEYS).groupby(KEYS, observed=True).size()
-        out[column] = _per_turn(out, n, 0).astype("int64")
+        out[column] = _per_turn(index, n, 0).astype("int64")
     used = frame(rec, "speculation_used", [*KEYS, "overlap_ms"]).drop_duplicates(KEYS)
     out = out.merge(used.rename(columns={"overlap_ms": "speculation_overlap_ms"}),
                     on=KEYS, how="left")
@@ -38,28 +39,28 @@ def turn_taking_columns(rec: Any, base: pd.DataFrame, frame: Any) -> pd.DataFram
     waste = frame(rec, "speculation_discarded",
                    [*KEYS, "tokens_in", "tokens_out", "wasted_ms"]).groupby(
         KEYS, observed=True)[["tokens_in", "tokens_out", "wasted_ms"]].sum()
-    out["wasted_tokens_in"] = _per_turn(out, waste["tokens_in"], 0).astype("int64")
-    out["wasted_tokens_out"] = _per_turn(out, waste["tokens_out"], 0).astype("int64")
-    out["wasted_ms"] = _per_turn(out, waste["wasted_ms"], 0.0)
+    out["wasted_tokens_in"] = _per_turn(index, waste["tokens_in"], 0).astype("int64")
+    out["wasted_tokens_out"] = _per_turn(index, waste["tokens_out"], 0).astype("int64")
+    out["wasted_ms"] = _per_turn(index, waste["wasted_ms"], 0.0)
     budget = frame(rec, "latency_budget", [*KEYS, "level"])
     for level in ("warning", "exceeded"):
         fired = budget[budget["level"] == level].groupby(KEYS, observed=True).size()
-        out[f"budget_{level}"] = _per_turn(out, fired, 0).astype(bool)
+        out[f"budget_{level}"] = _per_turn(index, fired, 0).astype(bool)
     # any agent audio after the caller stopped (a filler, say()) vs the answer's own
     speech = frame(rec, "agent_speech_start", [*KEYS, "t_ms"])
     ends = base.set_index(KEYS)["t_user_speech_end_ms"]
     speech = speech.join(ends, on=KEYS)
     speech = speech[speech["t_ms"] >= speech["t_user_speech_end_ms"]]
     first = speech.groupby(KEYS, observed=True)["t_ms"].min()
-    out["first_audio_ms"] = (_per_turn(out, first, np.nan)
+    out["first_audio_ms"] = (_per_turn(index, first, np.nan)
                              - ends.reindex(pd.MultiIndex.from_frame(keys)).to_numpy())
     out["first_answer_audio_ms"] = base["e2e_latency_ms"].to_numpy()
     return out
 
 
-def _per_turn(out: pd.DataFrame, values: pd.Series, fill: Any) -> np.ndarray:
-    """``values`` (indexed by session and turn) on ``out``'s rows, ``fill`` elsewhere."""
-    index = pd.MultiIndex.from_frame(out[KEYS].astype({"session_id": str}))
+def _per_turn(index: pd.MultiIndex, values: pd.Series, fill: Any) -> np.ndarray:
+    """``values`` (indexed by session and turn) on the turns of ``index`` (session ids as
+    str), ``fill`` elsewhere."""
     if len(values):
         values = values.copy()
         values.index = values.index.set_levels(values.index.levels[0].astype(str), level=0)

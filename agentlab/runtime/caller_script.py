@@ -119,7 +119,7 @@ class CallerScript:
         speech += [(start + spoken, ev.SttPartial, text) for spoken, text in partials]
         cut = None
         if stops and not s2s:  # the turn detector over the caller's pauses
-            detected, cut = self.pause_steps(start, stops, words)
+            detected, cut = self.pause_steps(start, stops, words, turn.reply)
             speech += detected
         if cut is not None:  # the detector ended the turn in a pause: the rest talks over
             stop, n, resume_at = cut

@@ -57,7 +57,6 @@ class Conversation(CallerScript, TurnEngine, TurnTaking, Speaker, BackgroundWork
     llm: LLM = field(default_factory=LLM)
     tts: TTS = field(default_factory=TTS)
     vad_silence_ms: float | None = None
-    endpointing_ms: Any = None
     detector: Any = None     # the pipeline's turn detector (fixed, dynamic, eager)
     preemptive: bool = False  # speculative LLM requests on eager ends
     budget: Any = None       # the pipeline's LatencyBudget
@@ -261,8 +260,6 @@ class Conversation(CallerScript, TurnEngine, TurnTaking, Speaker, BackgroundWork
         self.llm = simulated(pipeline.llm, LLM)
         self.tts = simulated(pipeline.tts, TTS)
         self.vad_silence_ms = getattr(getattr(pipeline, "vad", None), "silence_ms", None)
-        self.endpointing_ms = getattr(getattr(pipeline, "turn_detector", None), "delay_ms",
-                                      None)
         for name, value in turn_taking_of(pipeline).items():
             setattr(self, name, value)
         self.profile = profile

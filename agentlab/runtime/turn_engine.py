@@ -64,7 +64,7 @@ class TurnEngine:
         for name in ("eager", "speculate_at"):
             at = max(getattr(stop, name), inst.stt_final)
             setattr(stop, name, at if at < commit else math.nan)
-        eager, spec = self.eager_steps(stop, heard_text, None)
+        eager, spec = self.eager_steps(stop, heard_text, None, turn.reply)
         steps += eager
         hit = spec is not None and spec.text == transcript
         if spec is not None and not hit:

@@ -117,7 +117,7 @@ class TurnTaking:
         if d is not None and d.mode == "dynamic":
             average = d.min_delay_ms if self.pause_average is None else self.pause_average
             return min(d.max_delay_ms, max(d.min_delay_ms, average))
-        fixed = self.endpointing_ms
+        fixed = None if d is None else d.delay_ms
         if fixed is None:
             return self.draw("endpointing_ms")
         return fixed(self.rng) if callable(fixed) else float(fixed)
@@ -137,11 +137,11 @@ class TurnTaking:
             return self.draw("eager_eot_ms")
         return DEFAULT_EAGER_MS
 
-    def speculate(self, text: str, at: float) -> Speculation | None:
-        """A speculative request on ``text`` at ``at``, if the pipeline speculates."""
+    def speculate(self, text: str, at: float, reply: str | None) -> Speculation | None:
+        """A speculative request on ``text`` at ``at``, if the pipeline speculates
+        (``reply``: the turn's scripted one, which caps what it can generate)."""
         if not self.preemptive:
             return None
-        reply = self.current.reply if self.current is not None else None
         tokens_in, _ = self.token_usage(text, "")
         cap = self.llm.tokens(reply) if reply else max(self.llm.tokens(r)
                                                         for r in self.llm.replies)
@@ -149,7 +149,7 @@ class TurnTaking:
                            self.draw("llm_tokens_per_s"), tokens_in, cap)
 
     def eager_steps(self, stop: Stop, text: str, resumed_at: float | None,
-                    ) -> tuple[list[tuple], Speculation | None]:
+                    reply: str | None) -> tuple[list[tuple], Speculation | None]:
         """The steps of an eager end (or, speculating without an eager detector, of an
         early transcript) at ``stop``, of its resume at ``resumed_at``, and the
         speculation still running after them."""
@@ -157,7 +157,7 @@ class TurnTaking:
         if math.isnan(at) or (resumed_at is not None and at >= resumed_at):
             return [], None
         steps = [] if math.isnan(stop.eager) else [(at, ev.EagerEndOfTurn, (text,))]
-        spec = self.speculate(text, at)
+        spec = self.speculate(text, at, reply)
         if spec is not None:
             steps.append((at, ev.SpeculationStart, (text,)))
         if resumed_at is not None:
@@ -168,9 +168,8 @@ class TurnTaking:
             spec = None
         return steps, spec
 
-
     def pause_steps(self, start: float, stops: tuple, words: tuple[str, ...],
-                    ) -> tuple[list[tuple], tuple | None]:
+                    reply: str | None) -> tuple[list[tuple], tuple | None]:
         """The detector over a turn's pauses (``(ms into the turn, ms, words before)``
         from ``start``): eager ends and resumes, the speculations they start and
         discard, and the cut if it commits in one (``(stop, words before, resumed at)``:
@@ -182,10 +181,9 @@ class TurnTaking:
             self.observe_pause(pause)
             if stop.commit <= resumed:
                 return steps, (stop, n, stop.at + pause)
-            more, _ = self.eager_steps(stop, " ".join(words[:n]), resumed)
+            more, _ = self.eager_steps(stop, " ".join(words[:n]), resumed, reply)
             steps += more
         return steps, None
-
 
     def watch_budget(self, inst: Any) -> asyncio.Future | None:
         """Fire the latency budget's levels for this turn at their instants (from the
@@ -229,5 +227,7 @@ def turn_taking_of(pipeline: object) -> dict:
     if budget is not None and not isinstance(budget, LatencyBudget):
         raise ConfigError(f"Pipeline(latency_budget={budget!r}): pass "
                           f"al.LatencyBudget(warning_ms=..., exceeded_ms=...).")
-    return {"detector": detector if isinstance(detector, TurnDetector) else None,
-            "preemptive": preemptive, "budget": budget}
+    if not isinstance(detector, TurnDetector):  # any object with a delay_ms: a fixed one
+        delay = getattr(detector, "delay_ms", None)
+        detector = None if delay is None else TurnDetector(delay_ms=delay)
+    return {"detector": detector, "preemptive": preemptive, "budget": budget}
