@@ -97,6 +97,17 @@ def test_a_resumed_caller_discards_the_speculation_and_its_waste_is_exact():
     assert rec.usage["tokens_out"].iloc[0] == rows(rec, "llm_response")["tokens_out"].sum()
 
 
+def test_a_discarded_speculation_generates_no_more_than_the_turns_own_reply():
+    # 250 ms of generating at 50 tokens/s would be 12 tokens; the reply is 2 ("Done.")
+    detector = al.sim.TurnDetector(eager=True, delay_ms=3000)
+    rec = al.Recorder()
+    script = [{"text": "I want to move my booking ... to Friday.", "reply": "Done."}]
+    al.simulate_sync(runner(True, detector), script, seed=2, profile=FIXED, recorder=rec)
+    gone = rows(rec, "speculation_discarded").iloc[0]
+    assert gone["wasted_ms"] == pytest.approx(350.0)
+    assert gone["tokens_out"] == LLM().tokens("Done.") == 2
+
+
 def test_a_final_transcript_that_differs_discards_the_speculation_at_the_commit():
     async def corrected(audio_stream):
         async for event in al.run_stt(audio_stream):
